@@ -1,0 +1,161 @@
+"""``nas-search pareto``: the non-dominated rows of any results table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+import typer
+
+from nas_search.catalog import load_space
+from nas_search.candidate import Candidate
+from nas_search.cli.app import app
+from nas_search.cli.output import frame_table, stdout
+from nas_search.config import ObjectiveSpec, SpaceDefinition
+from nas_search.errors import ExpressionError, ResultsError, UsageError
+from nas_search.expr import compile_expression
+from nas_search.results.rundir import find_run_dir, load_run
+from nas_search.results.tables import FORMATS, RESULTS, describe, front_columns, pareto_report, render
+
+_SUFFIX_FORMATS = {".csv": "csv", ".md": "md", ".json": "json", ".tex": "latex"}
+
+
+def parse_objectives(text: str) -> list[ObjectiveSpec]:
+    """``accuracy:max,latency_ms:min`` (also ``maximize`` / ``minimize``)."""
+    out = []
+    for item in [t.strip() for t in text.split(",") if t.strip()]:
+        name, _, direction = item.rpartition(":")
+        direction = {"max": "maximize", "min": "minimize"}.get(direction, direction)
+        if not name or direction not in ("maximize", "minimize"):
+            raise UsageError(f"--objectives: each item must be name:max or name:min, got {item!r}")
+        out.append(ObjectiveSpec(name=name, direction=direction))
+    if not out:
+        raise UsageError(f"--objectives: names no objective, got {text!r}")
+    return out
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such file") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: not a readable CSV ({exc})") from None
+
+
+def apply_where(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    try:
+        expression = compile_expression(where, scalars={str(c) for c in frame.columns})
+    except ExpressionError as exc:
+        raise UsageError(f"--where: {exc}") from None
+    namespace: dict[str, Any] = {}
+    for column in expression.names:
+        values = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(values)
+        namespace[column] = values.to_numpy(dtype=float if numeric else object)
+    try:
+        keep = expression.evaluate(namespace, len(frame))
+    except ExpressionError as exc:
+        raise UsageError(f"--where: {exc}") from None
+    return frame[keep]
+
+
+def _config(row: pd.Series, definition: SpaceDefinition) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for p in definition.space.parameters:
+        if p.name not in row.index:
+            continue
+        value = row[p.name]
+        if p.per_layer is not None and isinstance(value, str):
+            value = json.loads(value)
+        config[p.name] = value.item() if isinstance(value, np.generic) else value
+    return config
+
+
+def export_candidates(front: pd.DataFrame, definition: SpaceDefinition, objectives: list[ObjectiveSpec],
+                      directory: Path, run_dir: Path | None) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    predicted_cols = [c for c in front.columns if str(c).startswith("predicted_")]
+    for rank, (_, row) in enumerate(front.iterrows()):
+        measured = {o.name: float(row[o.name]) for o in objectives}
+        predicted = {c.removeprefix("predicted_"): float(row[c]) for c in predicted_cols
+                     if pd.notna(row[c])}
+        source: dict[str, Any] = {"rank": rank}
+        if run_dir is not None:
+            source["run"] = str(run_dir)
+        if "id" in row.index:
+            source["id"] = int(row["id"])
+        candidate = Candidate.of(definition, _config(row, definition), measured=measured,
+                                 predicted=predicted or None, source=source)
+        path = directory / f"candidate-{rank:03d}-{candidate.hash}.json"
+        candidate.write(path)
+        paths.append(path)
+    return paths
+
+
+@app.command()
+def pareto(
+    path: Path = typer.Argument(..., help="A results CSV, or a run directory."),
+    objectives: Optional[str] = typer.Option(
+        None, help="name:max,name:min ... (default: the run's objectives)"),
+    where: Optional[str] = typer.Option(None, help='Filter rows first, e.g. "latency_ms <= 10".'),
+    format: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the front here."),
+    plot: Optional[Path] = typer.Option(None, help="Draw all points and the front to this PNG."),
+    export: Optional[Path] = typer.Option(None, help="Write one candidate.json per front row here."),
+    space: Optional[str] = typer.Option(None, help="Space of the table (default: the run's)."),
+    ref: Optional[str] = typer.Option(None, help="Hypervolume reference point, comma-separated."),
+) -> None:
+    """Print the non-dominated rows of a results table, with their hypervolume."""
+    if format not in FORMATS:
+        raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {format!r}")
+    run_dir = find_run_dir(path)
+    table_path = path / RESULTS if path.is_dir() else path
+    if path.is_dir() and run_dir is None:
+        raise UsageError(f"{path}: a directory, but not a nas-search run (no run.yaml)")
+    frame = read_table(table_path)
+    definition = load_space(space) if space else (load_run(run_dir) if run_dir else None)
+    if objectives:
+        chosen = parse_objectives(objectives)
+    elif definition is not None:
+        chosen = list(definition.objectives)
+    else:
+        raise UsageError(f"{table_path}: not from a nas-search run; say --objectives name:max,name:min")
+    if where:
+        frame = apply_where(frame, where)
+    reference = None
+    if ref:
+        try:
+            reference = [float(v) for v in ref.split(",")]
+        except ValueError:
+            raise UsageError(f"--ref: must be comma-separated numbers, got {ref!r}") from None
+    report = pareto_report(frame, chosen, reference, source=str(table_path))
+    params = [p.name for p in definition.space.parameters] if definition else []
+    front = report.front[front_columns(report, params)]
+    fmt = format
+    if out is not None and fmt == "table":
+        fmt = _SUFFIX_FORMATS.get(out.suffix.lower(), "")
+        if not fmt:
+            raise UsageError(f"--out: say --format for {out.name} ({', '.join(FORMATS[1:])})")
+    if fmt == "table":
+        stdout.print(frame_table(front, "Pareto front"))
+        stdout.print(describe(report))
+    elif out is None:
+        typer.echo(render(front, fmt), nl=False)
+    else:
+        out.write_text(render(front, fmt), encoding="utf-8")
+        stdout.print(f"{describe(report)}\nWrote {out}")
+    if plot is not None:
+        from nas_search.results.plot import plot_front
+
+        plot_front(report, plot, title=definition.name if definition else table_path.name)
+        stdout.print(f"Plot: {plot}")
+    if export is not None:
+        if definition is None:
+            raise UsageError("--export: needs the space; say --space")
+        paths = export_candidates(report.front, definition, chosen, export, run_dir)
+        stdout.print(f"Exported {len(paths)} candidates to {export}")

@@ -1,0 +1,102 @@
+"""``nas-search run``: start or resume a search."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from nas_search.catalog import DEFAULT_SPACE, load_space
+from nas_search.cli.app import app
+from nas_search.cli.output import frame_table, stderr, stdout
+from nas_search.config import override_settings
+from nas_search.errors import SearchStopped, UsageError
+from nas_search.evaluation import build_evaluator
+from nas_search.results.rundir import load_run, new_run_dir, write_run_file
+from nas_search.results.tables import describe
+from nas_search.search import Evaluation, History, list_tactics, run_search
+
+
+def _sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def run(
+    space: Optional[str] = typer.Option(
+        None, "--space", "-s",
+        help=f"Space file, or the name of a shipped space (default: {DEFAULT_SPACE}).",
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory to create."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory."),
+    tactic: Optional[str] = typer.Option(None, help="search.tactic"),
+    algorithm: Optional[str] = typer.Option(None, help="search.algorithm"),
+    population: Optional[int] = typer.Option(None, help="search.population"),
+    budget: Optional[int] = typer.Option(None, help="search.budget: real evaluations to spend"),
+    initial: Optional[int] = typer.Option(None, help="search.initial"),
+    batch: Optional[int] = typer.Option(None, help="search.batch"),
+    predictor: Optional[str] = typer.Option(None, help="search.predictor"),
+    seed: Optional[int] = typer.Option(None, help="search.seed"),
+    max_failures: Optional[int] = typer.Option(None, help="search.max_failures"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Search a space; every real evaluation is journaled before the next one starts."""
+    overrides = dict(tactic=tactic, algorithm=algorithm, population=population, budget=budget,
+                     initial=initial, batch=batch, predictor=predictor, seed=seed,
+                     max_failures=max_failures)
+    if resume is not None:
+        given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
+        given += ["--space"] * (space is not None) + ["--out"] * (out is not None)
+        if given:
+            raise UsageError(f"--resume: continues a run with its own settings; drop {', '.join(given)}")
+        definition = load_run(resume)
+        run_dir = resume
+    else:
+        definition = load_space(space or DEFAULT_SPACE)
+        definition = definition.with_settings(override_settings(definition.settings, overrides))
+    if definition.settings.tactic not in list_tactics():
+        raise UsageError(
+            f"--tactic: must be one of {', '.join(list_tactics())}, got {definition.settings.tactic!r}"
+        )
+    evaluator = build_evaluator(definition)
+    if resume is None:
+        run_dir = new_run_dir(definition.name, out)
+        write_run_file(run_dir, definition)
+    budget_ = definition.settings.budget
+    previous = signal.signal(signal.SIGTERM, _sigterm)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"), console=stderr, disable=quiet, transient=True,
+    )
+    task = progress.add_task(f"{definition.name}", total=budget_, note="")
+
+    def on_evaluation(evaluation: Evaluation, history: History) -> None:
+        note = f"{history.failures} failed" if history.failures else ""
+        progress.update(task, completed=history.successes, note=note)
+
+    try:
+        with progress:
+            outcome = run_search(definition, evaluator, run_dir, on_evaluation=on_evaluation)
+    except KeyboardInterrupt:
+        stderr.print(f"Interrupted. Every finished evaluation is saved in {run_dir}.")
+        stderr.print(f"Resume with: nas-search run --resume {run_dir}")
+        raise typer.Exit(130) from None
+    except SearchStopped as exc:
+        raise SearchStopped(f"{exc}. Fix it, then: nas-search run --resume {run_dir}") from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        evaluator.close()
+    history = outcome.history
+    report = outcome.report
+    stdout.print(f"Run: {run_dir}")
+    stdout.print(f"{len(history.evaluations)} real evaluations, {history.failures} failed"
+                 + ("; the space has no more feasible sub-networks" if outcome.exhausted else ""))
+    stdout.print(describe(report))
+    columns = ["id"] + [o.name for o in definition.objectives] + [
+        p.name for p in definition.space.parameters if not p.is_fixed]
+    stdout.print(frame_table(report.front[columns], "Pareto front", limit=20))
+    stdout.print(f"Files: {run_dir}/results.csv, pareto.csv, pareto.md, journal.jsonl")

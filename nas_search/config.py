@@ -1,0 +1,346 @@
+"""The search-space file: YAML -> validated settings -> :class:`SearchSpace`.
+
+One file describes a search: ``parameters``, ``constraints``, ``objectives``, ``evaluator``,
+``search``. Structure and types are checked by pydantic; every error is reported as
+``file: field.path: rule, got value``. The evaluator's own options are checked by the
+evaluator that owns them (see :mod:`nas_search.evaluation`), with the same format.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from nas_search.encoding import digest
+from nas_search.errors import NasSearchError, SpaceError, UsageError
+from nas_search.space import Choices, IntRange, Parameter, SearchSpace, same_value
+
+ALGORITHMS = ("nsga2", "agemoea", "nsga3", "unsga3", "ctaea", "moead")
+PARAMETER_KINDS = ("categorical", "ordinal", "integer", "fixed")
+
+
+def _finite(value: float) -> float:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+Number = Annotated[StrictInt | StrictFloat, AfterValidator(_finite)]
+Scalar = StrictStr | StrictBool | Number
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    for k, v in enumerate(values):
+        for j in range(k):
+            if same_value(values[j], v):
+                raise ValueError(f"choices[{k}] repeats choices[{j}] ({v!r})")
+    return values
+
+
+class _Varying(_Model):
+    per_layer: str | None = Field(
+        None, description="name of the parameter that gives this list's active length"
+    )
+    description: str = ""
+
+
+class CategoricalSpec(_Varying):
+    type: Literal["categorical"]
+    choices: Annotated[list[Scalar], Field(min_length=1), AfterValidator(_unique)]
+
+
+class OrdinalSpec(_Varying):
+    type: Literal["ordinal"]
+    choices: Annotated[list[Number], Field(min_length=1), AfterValidator(_unique)]
+
+
+class IntegerSpec(_Varying):
+    type: Literal["integer"]
+    low: StrictInt
+    high: StrictInt
+    step: Annotated[StrictInt, Field(gt=0)] = 1
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IntegerSpec:
+        if self.high < self.low:
+            raise ValueError(f"high must be >= low ({self.low}), got {self.high}")
+        return self
+
+
+class FixedSpec(_Model):
+    type: Literal["fixed"]
+    value: Scalar | list[Scalar]
+    description: str = ""
+
+
+ParameterSpec = Annotated[
+    CategoricalSpec | OrdinalSpec | IntegerSpec | FixedSpec, Field(discriminator="type")
+]
+
+
+class ObjectiveSpec(_Model):
+    name: StrictStr
+    direction: Literal["maximize", "minimize"]
+    bound: Number | None = Field(
+        None,
+        description="limit on the measured value: at most this when minimizing, at least "
+        "this when maximizing; out-of-bound candidates stay in the results but not on the front",
+    )
+    description: str = ""
+
+    @property
+    def sign(self) -> float:
+        """+1 for minimize, -1 for maximize: ``sign * value`` is always minimized."""
+        return 1.0 if self.direction == "minimize" else -1.0
+
+
+class EvaluatorSection(BaseModel):
+    """Fields every evaluator shares; the rest is checked by the evaluator named in ``type``."""
+
+    model_config = ConfigDict(extra="allow")
+    type: StrictStr
+    metrics: list[StrictStr] | None = Field(
+        None, description="metrics the evaluator returns (default: as the evaluator declares)"
+    )
+    exact: list[StrictStr] = Field(
+        default_factory=list,
+        description="metrics computed exactly without measuring (usable in constraints)",
+    )
+
+
+class SearchSettings(_Model):
+    tactic: StrictStr = Field("random", description="how candidates are chosen")
+    algorithm: Literal[ALGORITHMS] = "nsga2"  # type: ignore[valid-type]
+    population: Annotated[StrictInt, Field(ge=2)] = 50
+    budget: Annotated[StrictInt, Field(ge=1, description="real evaluations to spend")] = 100
+    initial: Annotated[StrictInt, Field(ge=1)] = 20
+    batch: Annotated[StrictInt, Field(ge=1)] = 10
+    predictor: StrictStr = "auto"
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    max_failures: Annotated[
+        StrictInt, Field(ge=1, description="stop after this many failed evaluations in a row")
+    ] = 10
+
+
+class SpaceFile(_Model):
+    name: StrictStr | None = None
+    description: str = ""
+    parameters: Annotated[dict[str, ParameterSpec], Field(min_length=1)]
+    constraints: list[StrictStr] = Field(default_factory=list)
+    objectives: Annotated[list[ObjectiveSpec], Field(min_length=1)]
+    evaluator: EvaluatorSection
+    search: SearchSettings = Field(default_factory=SearchSettings)  # type: ignore[arg-type]
+
+    @field_validator("objectives")
+    @classmethod
+    def _distinct(cls, objectives: list[ObjectiveSpec]) -> list[ObjectiveSpec]:
+        names = [o.name for o in objectives]
+        for k, name in enumerate(names):
+            if name in names[:k]:
+                raise ValueError(f"objective {name!r} is listed twice")
+        return objectives
+
+
+@dataclass
+class SpaceDefinition:
+    """A loaded space file: its settings, its :class:`SearchSpace` and where it came from."""
+
+    file: SpaceFile
+    space: SearchSpace
+    source: str  # name used in messages
+    base_dir: Path  # relative paths in the file are relative to this
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.space.name
+
+    @property
+    def objectives(self) -> list[ObjectiveSpec]:
+        return self.file.objectives
+
+    @property
+    def settings(self) -> SearchSettings:
+        return self.file.search
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of what defines the sub-networks (parameters and constraints)."""
+        return space_fingerprint(self.file)
+
+    def with_settings(self, settings: SearchSettings) -> SpaceDefinition:
+        file = self.file.model_copy(update={"search": settings})
+        return SpaceDefinition(file, self.space, self.source, self.base_dir, self.path)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.file.model_dump(mode="json", exclude_none=True)
+        data["name"] = self.name
+        return data
+
+
+def space_fingerprint(file: SpaceFile) -> str:
+    data = file.model_dump(mode="json", include={"parameters", "constraints"})
+    return digest(data)
+
+
+# loading ------------------------------------------------------------------------------------
+def read_yaml(path: Path, source: str | None = None) -> Any:
+    source = source or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpaceError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpaceError(f"{source}: cannot be read ({exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpaceError(f"{source}: {at}invalid YAML ({problem})") from None
+
+
+def load_space_file(path: Path, source: str | None = None) -> SpaceDefinition:
+    """Read and validate a space file."""
+    path = Path(path)
+    source = source or str(path)
+    data = read_yaml(path, source)
+    return load_space_dict(data, source=source, base_dir=path.resolve().parent, default_name=path.stem, path=path)
+
+
+def load_space_dict(
+    data: Any,
+    *,
+    source: str,
+    base_dir: Path,
+    default_name: str = "space",
+    path: Path | None = None,
+) -> SpaceDefinition:
+    if not isinstance(data, Mapping):
+        raise SpaceError(f"{source}: must be a YAML mapping with parameters, objectives, evaluator")
+    try:
+        file = SpaceFile.model_validate(data)
+    except ValidationError as exc:
+        raise SpaceError(format_validation_error(source, exc)) from None
+    name = file.name or default_name
+    parameters = [_parameter(name_, spec) for name_, spec in file.parameters.items()]
+    try:
+        space = SearchSpace(
+            name=name,
+            parameters=parameters,
+            constraints=file.constraints,
+            exact_metrics=file.evaluator.exact,
+            source=source,
+        )
+    except NasSearchError:
+        raise
+    for k, objective in enumerate(file.objectives):
+        if objective.name in file.parameters:
+            raise SpaceError(
+                f"{source}: objectives[{k}].name: must be a metric, not a parameter, "
+                f"got {objective.name!r}"
+            )
+    file = file.model_copy(update={"name": name})
+    return SpaceDefinition(file=file, space=space, source=source, base_dir=base_dir, path=path)
+
+
+def _parameter(name: str, spec: CategoricalSpec | OrdinalSpec | IntegerSpec | FixedSpec) -> Parameter:
+    if isinstance(spec, FixedSpec):
+        return Parameter(name, "fixed", value=spec.value)
+    if isinstance(spec, IntegerSpec):
+        return Parameter(name, "integer", IntRange(spec.low, spec.high, spec.step), per_layer=spec.per_layer)
+    return Parameter(name, spec.type, Choices(tuple(spec.choices)), per_layer=spec.per_layer)
+
+
+def override_settings(settings: SearchSettings, overrides: Mapping[str, Any]) -> SearchSettings:
+    """Settings with CLI flags applied; errors name the flag (``--budget: ...``)."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return SearchSettings.model_validate({**settings.model_dump(), **given})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        flag = "--" + str(error["loc"][0]).replace("_", "-") if error["loc"] else "search"
+        raise UsageError(f"{flag}: {_message(error)}") from None
+
+
+# error formatting ---------------------------------------------------------------------------
+_TAGGED = {"parameters": 2}  # loc position of a discriminator tag under these sections
+
+
+def format_location(loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    for k, item in enumerate(loc):
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            continue
+        if loc and loc[0] in _TAGGED and k == _TAGGED[str(loc[0])] and item in PARAMETER_KINDS:
+            continue  # the discriminator tag pydantic inserts into the location
+        if item.startswith(("function-", "union[")) or item in ("constrained-int", "constrained-float"):
+            continue
+        parts.append(("." if parts else "") + item)
+    return "".join(parts)
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind, msg = error["type"], str(error["msg"])
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return f"unknown field (value {error['input']!r})"
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        got = error["input"].get("type") if isinstance(error["input"], Mapping) else error["input"]
+        return f"type: must be one of {', '.join(PARAMETER_KINDS)}, got {got!r}"
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    msg = msg.replace("Input should be", "must be").replace("input should be", "must be")
+    if "input" in error and kind not in ("model_type", "dict_type") and "got" not in msg:
+        msg += f", got {error['input']!r}"
+    elif kind in ("model_type", "dict_type"):
+        msg += f", got {type(error['input']).__name__}"
+    return msg
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    path = format_location(tuple(first["loc"]))
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{source}: {path + ': ' if path else ''}{_message(first)}{more}"
+
+
+def space_schema(evaluator_schemas: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """JSON Schema of the file, with one branch per evaluator ``type``."""
+    schema = SpaceFile.model_json_schema()
+    schema["title"] = "nas-search space file"
+    defs = schema.setdefault("$defs", {})
+    branches = []
+    for name, sub in evaluator_schemas.items():
+        sub = dict(sub)
+        defs.update(sub.pop("$defs", {}))
+        defs[f"Evaluator_{name}"] = sub
+        branches.append({"$ref": f"#/$defs/Evaluator_{name}"})
+    schema["properties"]["evaluator"] = {"oneOf": branches}
+    defs.pop("EvaluatorSection", None)
+    return schema

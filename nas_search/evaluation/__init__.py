@@ -1,0 +1,108 @@
+"""Evaluators: the protocol, the built-in ones, and the registry that builds them by ``type``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from nas_search.config import SpaceDefinition, format_validation_error
+from nas_search.errors import EvaluatorError
+from nas_search.evaluation.base import BaseEvaluator, Evaluator, Measurement, measure
+from nas_search.evaluation.callable import PythonEvaluator, PythonSpec
+from nas_search.evaluation.command import CommandEvaluator, CommandSpec
+from nas_search.evaluation.loading import load_function
+from nas_search.evaluation.spec import EvaluatorSpec
+from nas_search.evaluation.table import TableEvaluator, TableSpec
+
+__all__ = [
+    "BaseEvaluator", "Evaluator", "EvaluatorSpec", "Measurement", "build_evaluator",
+    "evaluator_schemas", "list_evaluators", "measure", "register_evaluator",
+]
+
+Factory = Callable[[Any, SpaceDefinition, str, list[str] | None, Any], Evaluator]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    spec: type[EvaluatorSpec]
+    factory: Factory
+    summary: str
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register_evaluator(name: str, spec: type[EvaluatorSpec], summary: str) -> Callable[[Factory], Factory]:
+    """Register a factory ``(spec, definition, where, metrics, exact_function) -> Evaluator``."""
+
+    def decorate(factory: Factory) -> Factory:
+        _REGISTRY[name] = _Entry(spec, factory, summary)
+        return factory
+
+    return decorate
+
+
+def list_evaluators() -> dict[str, str]:
+    return {name: entry.summary for name, entry in _REGISTRY.items()}
+
+
+def evaluator_schemas() -> dict[str, dict[str, Any]]:
+    return {name: entry.spec.model_json_schema() for name, entry in _REGISTRY.items()}
+
+
+def build_evaluator(definition: SpaceDefinition) -> Evaluator:
+    """The evaluator a space file asks for, checked against the file's objectives."""
+    section = definition.file.evaluator.model_dump(exclude_none=True)
+    src = definition.source
+    entry = _REGISTRY.get(section["type"])
+    if entry is None:
+        raise EvaluatorError(
+            f"{src}: evaluator.type: must be one of {', '.join(_REGISTRY)}, got {section['type']!r}"
+        )
+    try:
+        spec = entry.spec.model_validate(section)
+    except ValidationError as exc:
+        message = format_validation_error(src, exc)
+        raise EvaluatorError(message.replace(f"{src}: ", f"{src}: evaluator.", 1)) from None
+    where = f"{src}: "
+    exact_function = None
+    if spec.exact_function is not None:
+        exact_function = load_function(
+            spec.exact_function, definition.base_dir, f"{where}evaluator.exact_function: "
+        )
+    metrics = spec.metrics
+    if metrics is None and spec.type != "table":
+        names = [o.name for o in definition.objectives] + list(spec.exact)
+        metrics = list(dict.fromkeys(names))
+    evaluator = entry.factory(spec, definition, where, metrics, exact_function)
+    if evaluator.exact_metrics and exact_function is None and not isinstance(evaluator, TableEvaluator):
+        raise EvaluatorError(
+            f"{where}evaluator.exact: needs evaluator.exact_function to compute "
+            f"{', '.join(evaluator.exact_metrics)}"
+        )
+    known = set(evaluator.metrics) | set(evaluator.exact_metrics)
+    for k, objective in enumerate(definition.objectives):
+        if objective.name not in known:
+            raise EvaluatorError(
+                f"{where}objectives[{k}].name: {objective.name!r} is not a metric of the "
+                f"{spec.type} evaluator (it gives: {', '.join(sorted(known))})"
+            )
+    return evaluator
+
+
+@register_evaluator("python", PythonSpec, "a Python function of the config dict")
+def _python(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
+    return PythonEvaluator(spec, definition.base_dir, where, metrics, exact)
+
+
+@register_evaluator("command", CommandSpec, "a command: candidate JSON on stdin, metrics JSON on stdout")
+def _command(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
+    return CommandEvaluator(spec, definition.base_dir, where, metrics, exact, definition.name)
+
+
+@register_evaluator("table", TableSpec, "a lookup table (CSV or CSV.gz) keyed by parameters")
+def _table(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
+    return TableEvaluator(spec, definition.base_dir, where, metrics, exact, definition.space)

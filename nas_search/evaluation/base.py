@@ -1,0 +1,113 @@
+"""The evaluator protocol and one real measurement of one sub-network."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from nas_search.errors import EvaluationFailed, EvaluatorError
+
+ExactFunction = Callable[[dict[str, Any]], Mapping[str, float]]
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """Takes a config, returns metric name -> float, or raises.
+
+    ``metrics`` are what :meth:`evaluate` returns; ``exact_metrics`` are those it can also
+    compute exactly without measuring, with :meth:`exact` (the search computes them instead
+    of predicting them, and constraints may name them).
+    """
+
+    metrics: tuple[str, ...]
+    exact_metrics: tuple[str, ...]
+
+    def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]: ...
+
+    def exact(self, config: dict[str, Any]) -> Mapping[str, float]: ...
+
+    def close(self) -> None: ...
+
+
+class BaseEvaluator:
+    """Shared plumbing: declared metrics and an optional exact-metrics function."""
+
+    def __init__(
+        self,
+        metrics: Sequence[str],
+        exact_metrics: Sequence[str] = (),
+        exact_function: ExactFunction | None = None,
+    ) -> None:
+        self.metrics = tuple(metrics)
+        self.exact_metrics = tuple(exact_metrics)
+        self._exact_function = exact_function
+
+    def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
+        raise NotImplementedError
+
+    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
+        if not self.exact_metrics:
+            return {}
+        if self._exact_function is None:
+            raise EvaluatorError("no exact_function is configured for the exact metrics")
+        values = checked_metrics(self._exact_function(dict(config)), self.exact_metrics)
+        return {m: values[m] for m in self.exact_metrics}
+
+    def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The outcome of one real evaluation."""
+
+    status: str  # "ok" or "failed"
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def checked_metrics(values: Any, required: Sequence[str]) -> dict[str, float]:
+    """Metrics as floats; :class:`EvaluationFailed` if one is missing, not a number, or NaN."""
+    if not isinstance(values, Mapping):
+        raise EvaluationFailed(
+            f"returned {type(values).__name__} {values!r:.80}, expected a mapping of metric to number"
+        )
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                value = float(value)  # numpy scalars, 0-d tensors
+            except (TypeError, ValueError):
+                raise EvaluationFailed(f"metric {key!r} is not a number, got {value!r:.80}") from None
+        out[str(key)] = float(value)
+    for name in required:
+        if name not in out:
+            raise EvaluationFailed(f"metric {name!r} missing from {sorted(out)}")
+        if not math.isfinite(out[name]):
+            raise EvaluationFailed(f"metric {name!r} is {out[name]}")
+    return out
+
+
+def measure(evaluator: Evaluator, config: dict[str, Any], required: Sequence[str]) -> Measurement:
+    """Run one real evaluation; any failure is caught and returned with its reason."""
+    start = time.perf_counter()
+    try:
+        metrics = checked_metrics(evaluator.evaluate(dict(config)), required)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except EvaluationFailed as exc:
+        return Measurement("failed", error=str(exc), seconds=time.perf_counter() - start)
+    except Exception as exc:  # an evaluator's own bug is a failed evaluation, not a dead run
+        message = f"{type(exc).__name__}: {exc}".strip().splitlines()
+        return Measurement(
+            "failed", error=" | ".join(message)[:500], seconds=time.perf_counter() - start
+        )
+    return Measurement("ok", metrics=metrics, seconds=time.perf_counter() - start)

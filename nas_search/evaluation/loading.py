@@ -1,0 +1,51 @@
+"""Import a user's Python function from ``module:function`` or ``path/to/file.py:function``."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nas_search.errors import EvaluatorError
+
+
+def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
+    """The callable named by ``spec``; files and modules beside the space file are found."""
+    target, sep, attr = spec.rpartition(":")
+    if not sep or not target or not attr:
+        raise EvaluatorError(f"{where}must be 'module:function' or 'file.py:function', got {spec!r}")
+    if target.endswith(".py") or "/" in target:
+        path = Path(target)
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_file():
+            raise EvaluatorError(f"{where}no such file {str(path)!r}, got {spec!r}")
+        module_name = f"nas_search_user_{abs(hash(str(path.resolve())))}"
+        module = sys.modules.get(module_name)
+        if module is None:
+            loader_spec = importlib.util.spec_from_file_location(module_name, path)
+            if loader_spec is None or loader_spec.loader is None:
+                raise EvaluatorError(f"{where}cannot load {str(path)!r}")
+            module = importlib.util.module_from_spec(loader_spec)
+            try:
+                loader_spec.loader.exec_module(module)
+            except Exception as exc:
+                raise EvaluatorError(f"{where}importing {str(path)!r} failed: {exc!r}") from exc
+            sys.modules[module_name] = module
+    else:
+        added = str(base_dir) not in sys.path
+        if added:
+            sys.path.insert(0, str(base_dir))
+        try:
+            module = importlib.import_module(target)
+        except Exception as exc:
+            raise EvaluatorError(f"{where}cannot import module {target!r} ({exc})") from exc
+        finally:
+            if added:
+                sys.path.remove(str(base_dir))
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise EvaluatorError(f"{where}{target!r} has no function {attr!r}, got {spec!r}")
+    return function  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""Run outputs: the journal, Pareto math, tables, plots and run directories."""

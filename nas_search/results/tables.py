@@ -1,0 +1,166 @@
+"""Tables of a run: every real evaluation (``results.csv``) and its Pareto front
+(``pareto.csv``, ``pareto.md``), plus the formats ``nas-search pareto`` writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nas_search.config import ObjectiveSpec, SpaceDefinition
+from nas_search.errors import ResultsError
+from nas_search.results.journal import write_atomic
+from nas_search.results.pareto import (
+    hypervolume,
+    non_dominated,
+    normalized_hypervolume,
+    reference_point,
+    to_minimization,
+)
+
+RESULTS, PARETO_CSV, PARETO_MD = "results.csv", "pareto.csv", "pareto.md"
+WALL_CLOCK = ("seconds", "timestamp")
+FORMATS = ("table", "csv", "md", "json", "latex")
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, tuple)) else value
+
+
+def results_frame(definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per real evaluation, in the order they were measured."""
+    evaluations = [r for r in records if r.get("type") == "evaluation"]
+    params = [p.name for p in definition.space.parameters]
+    metrics = list(dict.fromkeys(
+        [o.name for o in definition.objectives]
+        + [m for r in evaluations for m in (r.get("metrics") or {})]
+    ))
+    predicted = list(dict.fromkeys(m for r in evaluations for m in (r.get("predicted") or {})))
+    columns = (["id", "iteration", "hash"] + params + metrics
+               + [f"{kind}_{m}" for m in predicted for kind in ("predicted", "uncertainty")]
+               + ["status", "error", "seconds", "timestamp"])
+    rows = []
+    for r in evaluations:
+        row: dict[str, Any] = {"id": r["id"], "iteration": r["iteration"], "hash": r["hash"]}
+        row.update({p: _cell(r["config"].get(p)) for p in params})
+        row.update({m: (r.get("metrics") or {}).get(m, np.nan) for m in metrics})
+        for m in predicted:
+            row[f"predicted_{m}"] = (r.get("predicted") or {}).get(m, np.nan)
+            row[f"uncertainty_{m}"] = (r.get("uncertainty") or {}).get(m, np.nan)
+        row.update(status=r["status"], error=r.get("error") or "", seconds=r.get("seconds"),
+                   timestamp=r.get("timestamp"))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass
+class ParetoReport:
+    """The non-dominated rows of a table and the hypervolume they reach."""
+
+    objectives: list[ObjectiveSpec]
+    rows: pd.DataFrame  # rows considered: measured, objectives present
+    front: pd.DataFrame  # non-dominated rows within the bounds, best first
+    out_of_bounds: int
+    reference: np.ndarray  # in the objectives' own units
+    ideal: np.ndarray
+    hypervolume: float
+    normalized_hypervolume: float
+
+
+def pareto_report(
+    frame: pd.DataFrame,
+    objectives: Sequence[ObjectiveSpec],
+    reference: Sequence[float] | None = None,
+    source: str = "table",
+) -> ParetoReport:
+    """Front of ``frame``: failed rows and rows missing an objective are left out; rows beyond
+    an objective's bound stay in ``rows`` but not on the front; duplicates show once."""
+    objectives = list(objectives)
+    names = [o.name for o in objectives]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ResultsError(
+            f"{source}: no column {missing[0]!r} (columns: {', '.join(map(str, frame.columns))})"
+        )
+    rows = frame
+    if "status" in rows.columns:
+        rows = rows[rows["status"].astype(str) == "ok"]
+    values = rows[names].apply(pd.to_numeric, errors="coerce")
+    rows = rows[values.notna().all(axis=1).to_numpy()]
+    rows = rows.drop_duplicates(subset=["hash"] if "hash" in rows.columns else None)
+    maximize = [o.direction == "maximize" for o in objectives]
+    F = to_minimization(rows[names].to_numpy(dtype=float), maximize)
+    signs = np.where(maximize, -1.0, 1.0)
+    bounds = np.array([np.inf if o.bound is None else o.bound * s for o, s in zip(objectives, signs, strict=True)])
+    inside = np.all(F <= bounds, axis=1)
+    if reference is not None:
+        if len(reference) != len(objectives):
+            raise ResultsError(f"reference point needs {len(objectives)} values, got {len(reference)}")
+        ref = np.asarray(reference, dtype=float) * signs
+    elif len(F):
+        ref = np.where(np.isfinite(bounds), bounds, reference_point(F))
+    else:
+        ref = np.full(len(objectives), np.nan)
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[np.flatnonzero(inside)[non_dominated(F[inside])]] = True
+    front = rows[mask]
+    order = np.lexsort(F[mask].T[::-1]) if mask.any() else np.array([], dtype=int)
+    front = front.iloc[order]
+    ideal = F.min(axis=0) if len(F) else np.full(len(objectives), np.nan)
+    hv = hypervolume(F[mask], ref) if mask.any() else 0.0
+    nhv = normalized_hypervolume(F[mask], ref, ideal) if mask.any() else 0.0
+    return ParetoReport(objectives, rows, front, int((~inside).sum()), ref * signs, ideal * signs, hv, nhv)
+
+
+def describe(report: ParetoReport) -> str:
+    """One line: front size, hypervolume and its reference point."""
+    ref = ", ".join(f"{o.name}={v:.6g}" for o, v in zip(report.objectives, report.reference, strict=True))
+    bounds = f"; {report.out_of_bounds} outside the objective bounds" if report.out_of_bounds else ""
+    return (f"{len(report.front)} non-dominated of {len(report.rows)} rows{bounds}; "
+            f"hypervolume {report.hypervolume:.6g} (normalized {report.normalized_hypervolume:.4f}) "
+            f"at reference point {ref}")
+
+
+def front_columns(report: ParetoReport, params: Sequence[str] = ()) -> list[str]:
+    """Columns to show: identity, objectives, then parameters and the rest."""
+    names = [o.name for o in report.objectives]
+    head = [c for c in ("id", "hash") if c in report.front.columns]
+    hidden = {"status", "error", *WALL_CLOCK, "iteration"}
+    rest = [c for c in report.front.columns if c not in head + names and c not in hidden]
+    ordered = [c for c in params if c in rest] + [c for c in rest if c not in params]
+    return head + names + ordered
+
+
+def render(frame: pd.DataFrame, fmt: str) -> str:
+    """``frame`` as csv, md, json or latex text."""
+    if fmt == "csv":
+        return str(frame.to_csv(index=False))
+    if fmt == "md":
+        return str(frame.to_markdown(index=False)) + "\n"
+    if fmt == "json":
+        return json.dumps(json.loads(frame.to_json(orient="records")), indent=2) + "\n"
+    if fmt == "latex":
+        return str(frame.to_latex(index=False, escape=True))
+    raise ResultsError(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def write_run_tables(run_dir: Path, definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]) -> ParetoReport:
+    """Rewrite ``results.csv``, ``pareto.csv`` and ``pareto.md`` of a run from its journal."""
+    frame = results_frame(definition, records)
+    write_atomic(run_dir / RESULTS, frame.to_csv(index=False))
+    report = pareto_report(frame, definition.objectives, source=str(run_dir / RESULTS))
+    params = [p.name for p in definition.space.parameters]
+    front = report.front[front_columns(report, params)]
+    write_atomic(run_dir / PARETO_CSV, front.to_csv(index=False))
+    failed = int((frame["status"] != "ok").sum()) if len(frame) else 0
+    objectives = ", ".join(f"{o.name} ({o.direction})" for o in definition.objectives)
+    text = (f"# Pareto front of {definition.name}\n\n"
+            f"{len(frame)} real evaluations ({failed} failed). Objectives: {objectives}.\n\n"
+            f"{describe(report)}.\n\n" + render(front, "md"))
+    write_atomic(run_dir / PARETO_MD, text)
+    return report

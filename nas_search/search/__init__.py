@@ -1,0 +1,11 @@
+"""Search tactics and the run loop."""
+
+from nas_search.search import random_tactic as _random_tactic  # noqa: F401  (registers "random")
+from nas_search.search.history import Evaluation, History, Proposal
+from nas_search.search.runner import RunOutcome, run_search
+from nas_search.search.tactic import Tactic, list_tactics, make_tactic, register_tactic
+
+__all__ = [
+    "Evaluation", "History", "Proposal", "RunOutcome", "Tactic", "list_tactics", "make_tactic",
+    "register_tactic", "run_search",
+]

@@ -1,0 +1,129 @@
+"""What a run has proposed and measured so far, rebuilt exactly from its journal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nas_search.encoding import digest, encode, vector_key
+from nas_search.errors import ResultsError
+from nas_search.space import SearchSpace
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A candidate chosen for a real evaluation, with what was predicted for it, if anything."""
+
+    vector: np.ndarray
+    config: dict[str, Any]
+    hash: str
+    predicted: dict[str, float] | None = None
+    uncertainty: dict[str, float] | None = None
+
+    @classmethod
+    def of(cls, space: SearchSpace, vector: np.ndarray, **predictions: Any) -> Proposal:
+        config = space.decode(vector)
+        return cls(np.asarray(vector, dtype=np.int64), config, digest(config), **predictions)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One real evaluation as journaled."""
+
+    id: int
+    iteration: int
+    proposal: Proposal
+    status: str
+    metrics: dict[str, float]
+    error: str | None
+    seconds: float
+    timestamp: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def record(self) -> dict[str, Any]:
+        p = self.proposal
+        return {
+            "type": "evaluation", "id": self.id, "iteration": self.iteration, "hash": p.hash,
+            "config": p.config, "status": self.status, "metrics": self.metrics,
+            "error": self.error, "predicted": p.predicted, "uncertainty": p.uncertainty,
+            "seconds": round(self.seconds, 6), "timestamp": self.timestamp,
+        }
+
+
+@dataclass
+class History:
+    """Evaluations in order, the batch still being measured, and every sub-network seen."""
+
+    space: SearchSpace
+    evaluations: list[Evaluation] = field(default_factory=list)
+    pending: list[tuple[int, int, Proposal]] = field(default_factory=list)
+    seen: set[bytes] = field(default_factory=set)
+    next_id: int = 0
+    next_iteration: int = 0
+
+    @property
+    def successes(self) -> int:
+        return sum(1 for e in self.evaluations if e.ok)
+
+    @property
+    def failures(self) -> int:
+        return len(self.evaluations) - self.successes
+
+    def is_seen(self, vector: np.ndarray) -> bool:
+        return vector_key(vector) in self.seen
+
+    def add_batch(self, iteration: int, proposals: Iterable[Proposal]) -> dict[str, Any]:
+        """Register a batch; returns its journal record."""
+        candidates = []
+        for proposal in proposals:
+            key = vector_key(proposal.vector)
+            if key in self.seen:
+                raise ValueError(f"sub-network {proposal.hash} proposed twice")
+            self.seen.add(key)
+            self.pending.append((self.next_id, iteration, proposal))
+            candidates.append({
+                "id": self.next_id, "hash": proposal.hash, "config": proposal.config,
+                "predicted": proposal.predicted, "uncertainty": proposal.uncertainty,
+            })
+            self.next_id += 1
+        self.next_iteration = iteration + 1
+        return {"type": "batch", "iteration": iteration, "candidates": candidates}
+
+    def add_evaluation(self, evaluation: Evaluation) -> None:
+        self.pending = [p for p in self.pending if p[0] != evaluation.id]
+        self.evaluations.append(evaluation)
+
+    @classmethod
+    def from_records(cls, space: SearchSpace, records: Iterable[Mapping[str, Any]]) -> History:
+        history = cls(space)
+        for record in records:
+            kind = record.get("type")
+            if kind == "batch":
+                proposals = [_proposal(space, c) for c in record["candidates"]]
+                history.add_batch(int(record["iteration"]), proposals)
+            elif kind == "evaluation":
+                evaluation = Evaluation(
+                    id=int(record["id"]), iteration=int(record["iteration"]),
+                    proposal=_proposal(space, record), status=record["status"],
+                    metrics=dict(record.get("metrics") or {}), error=record.get("error"),
+                    seconds=float(record.get("seconds", 0.0)), timestamp=record.get("timestamp", ""),
+                )
+                if all(p[0] != evaluation.id for p in history.pending):
+                    raise ResultsError(f"journal: evaluation {evaluation.id} was never proposed")
+                history.add_evaluation(evaluation)
+        return history
+
+
+def _proposal(space: SearchSpace, record: Mapping[str, Any]) -> Proposal:
+    try:
+        vector = encode(space, record["config"])
+    except Exception as exc:
+        raise ResultsError(f"journal: candidate {record.get('id')} does not fit the space: {exc}") from None
+    return Proposal(vector, space.decode(vector), record["hash"], record.get("predicted"),
+                    record.get("uncertainty"))

@@ -1,0 +1,91 @@
+"""The run loop: propose a batch, journal it, measure each member, journal each measurement.
+
+Every batch is on disk before its first evaluation starts and every evaluation before the next
+one starts, so a run killed at any point resumes from its journal and ends exactly as an
+uninterrupted run with the same seed: nothing measured is lost or measured again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nas_search.config import SpaceDefinition
+from nas_search.errors import SearchStopped
+from nas_search.evaluation import Evaluator, measure
+from nas_search.results.journal import JOURNAL, Journal
+from nas_search.results.tables import ParetoReport, write_run_tables
+from nas_search.search.history import Evaluation, History
+from nas_search.search.tactic import iteration_rng, make_tactic
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    history: History
+    exhausted: bool  # the space had no more feasible sub-networks before the budget was spent
+    report: ParetoReport
+
+
+Callback = Callable[[Evaluation, History], None]
+
+
+def run_search(
+    definition: SpaceDefinition,
+    evaluator: Evaluator,
+    run_dir: Path,
+    *,
+    on_evaluation: Callback | None = None,
+) -> RunOutcome:
+    """Run (or resume) the search whose journal lives in ``run_dir`` until its budget is spent."""
+    settings = definition.settings
+    required = [o.name for o in definition.objectives]
+    journal = Journal(run_dir / JOURNAL)
+    history = History.from_records(definition.space, journal.records)
+    tactic = make_tactic(definition, evaluator)
+    failures_in_row = 0
+    exhausted = False
+    try:
+        while True:
+            if not history.pending:
+                remaining = settings.budget - history.successes
+                if remaining <= 0:
+                    break
+                iteration = history.next_iteration
+                rng = iteration_rng(settings.seed, iteration)
+                proposals = tactic.propose(history, min(settings.batch, remaining), rng)
+                if not proposals:
+                    exhausted = True
+                    break
+                journal.append(history.add_batch(iteration, proposals))
+            for ident, iteration, proposal in list(history.pending):
+                measurement = measure(evaluator, proposal.config, required)
+                evaluation = Evaluation(
+                    id=ident, iteration=iteration, proposal=proposal, status=measurement.status,
+                    metrics=measurement.metrics, error=measurement.error,
+                    seconds=measurement.seconds, timestamp=_now(),
+                )
+                journal.append(evaluation.record())
+                history.add_evaluation(evaluation)
+                if on_evaluation is not None:
+                    on_evaluation(evaluation, history)
+                failures_in_row = 0 if evaluation.ok else failures_in_row + 1
+                if failures_in_row >= settings.max_failures:
+                    raise SearchStopped(
+                        f"{failures_in_row} evaluations in a row failed; the last: "
+                        f"{evaluation.error}"
+                    )
+            write_run_tables(run_dir, definition, journal.records)
+    except BaseException:
+        write_run_tables(run_dir, definition, journal.records)  # current tables on the way out
+        raise
+    finally:
+        journal.close()
+    report = write_run_tables(run_dir, definition, journal.records)
+    return RunOutcome(run_dir, history, exhausted, report)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,52 @@
+"""The tactic protocol (how the next batch is chosen) and the registry of tactics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from nas_search.config import SpaceDefinition
+from nas_search.errors import UsageError
+from nas_search.evaluation import Evaluator
+from nas_search.search.history import History, Proposal
+
+
+class Tactic(Protocol):
+    """Chooses up to ``n`` never-proposed, feasible sub-networks; fewer (or none) means the
+    space has no more to give. All randomness comes from ``rng``."""
+
+    def propose(self, history: History, n: int, rng: np.random.Generator) -> list[Proposal]: ...
+
+
+TacticFactory = Callable[[SpaceDefinition, Evaluator], Tactic]
+_TACTICS: dict[str, tuple[TacticFactory, str]] = {}
+
+
+def register_tactic(name: str, summary: str) -> Callable[[TacticFactory], TacticFactory]:
+    def decorate(factory: TacticFactory) -> TacticFactory:
+        _TACTICS[name] = (factory, summary)
+        return factory
+
+    return decorate
+
+
+def list_tactics() -> dict[str, str]:
+    return {name: summary for name, (_, summary) in _TACTICS.items()}
+
+
+def make_tactic(definition: SpaceDefinition, evaluator: Evaluator) -> Tactic:
+    name = definition.settings.tactic
+    entry = _TACTICS.get(name)
+    if entry is None:
+        raise UsageError(
+            f"{definition.source}: search.tactic: must be one of {', '.join(_TACTICS)}, got {name!r}"
+        )
+    return entry[0](definition, evaluator)
+
+
+def iteration_rng(seed: int, iteration: int) -> np.random.Generator:
+    """The generator of one iteration, derived from the run seed alone: a resumed run draws
+    exactly what an uninterrupted one would."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(iteration,)))
