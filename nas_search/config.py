@@ -20,11 +20,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictBool,
-    StrictFloat,
+    PlainValidator,
     StrictInt,
     StrictStr,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -37,14 +37,31 @@ ALGORITHMS = ("nsga2", "agemoea", "nsga3", "unsga3", "ctaea", "moead")
 PARAMETER_KINDS = ("categorical", "ordinal", "integer", "fixed")
 
 
-def _finite(value: float) -> float:
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
 
 
-Number = Annotated[StrictInt | StrictFloat, AfterValidator(_finite)]
-Scalar = StrictStr | StrictBool | Number
+def _scalar(value: Any) -> Any:
+    if isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (int, float)):
+        return _number(value)
+    raise ValueError("must be a string, a number or a boolean")
+
+
+# one validator per type, not a union: errors then name the item (choices[2]), not a branch
+Number = Annotated[
+    int | float, PlainValidator(_number), WithJsonSchema({"type": "number"})
+]
+Scalar = Annotated[
+    str | bool | int | float,
+    PlainValidator(_scalar),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
 
 
 class _Model(BaseModel):

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_TABLE = ROOT.parent / "shared" / "benchmarks" / "nb201_cifar10.csv.gz"
+SHIPPED_TABLE = ROOT / "search_spaces" / "nb201_cifar10.csv.gz"
+
+# A small space with every parameter kind, a per-layer list and constraints; its evaluator is
+# a cheap analytic function (tests/spacelib.py) with exact metrics.
+TOY = """
+name: toy
+parameters:
+  depth: {type: integer, low: 1, high: 3}
+  embed: {type: ordinal, choices: [16, 24, 32]}
+  act: {type: categorical, choices: [relu, gelu]}
+  heads: {type: ordinal, choices: [1, 2, 4], per_layer: depth}
+  patch: {type: fixed, value: 4}
+constraints:
+  - "embed % heads[i] == 0"
+  - "params_k <= 50"
+objectives:
+  - {name: score, direction: maximize}
+  - {name: cost, direction: minimize}
+evaluator:
+  type: python
+  function: spacelib.py:evaluate
+  exact: [params_k]
+  exact_function: spacelib.py:exact
+search: {budget: 12, batch: 4, seed: 3}
+"""
+
+SPACELIB = '''
+import math, os, time
+
+def exact(config):
+    return {"params_k": config["embed"] * sum(config["heads"]) / 4.0}
+
+def evaluate(config):
+    delay = float(os.environ.get("TOY_DELAY", "0"))
+    if delay:
+        time.sleep(delay)
+    if config.get("act") == "fail":
+        raise RuntimeError("boom")
+    heads = config["heads"]
+    score = math.log(config["embed"]) + 0.3 * len(heads) + 0.1 * sum(heads) + (0.05 if config["act"] == "gelu" else 0)
+    cost = config["embed"] * len(heads) * (1 + 0.2 * max(heads))
+    return {"score": score, "cost": cost, **exact(config)}
+'''
+
+
+@pytest.fixture
+def write_space(tmp_path: Path) -> Callable[..., Path]:
+    """Write a space file (and the toy evaluator beside it) into a temporary folder."""
+
+    def write(text: str = TOY, name: str = "space.yaml") -> Path:
+        (tmp_path / "spacelib.py").write_text(SPACELIB)
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _results_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default run directories (results/...) land in the test's temporary folder."""
+    monkeypatch.chdir(tmp_path)
