@@ -12,7 +12,7 @@ import numpy as np
 
 def to_minimization(values: np.ndarray, maximize: Sequence[bool]) -> np.ndarray:
     """Objective values with maximized columns negated."""
-    values = np.asarray(values, dtype=float).reshape(len(values), -1)
+    values = np.asarray(values, dtype=float).reshape(-1, len(maximize))
     signs = np.where(np.asarray(maximize, dtype=bool), -1.0, 1.0)
     return values * signs
 

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import yaml
+
+from nas_search import __version__
+
+
+def test_version_and_help(cli):
+    assert cli("--version").stdout.strip() == f"nas-search {__version__}"
+    assert "run" in cli("--help").stdout
+
+
+def test_run_writes_the_run_directory(cli, nb201_run):
+    names = {p.name for p in nb201_run.iterdir()}
+    assert {"run.yaml", "space.yaml", "journal.jsonl", "results.csv", "pareto.csv", "pareto.md"} <= names
+    info = yaml.safe_load((nb201_run / "run.yaml").read_text())
+    assert info["seed"] == 0 and info["space"]["search"]["budget"] == 40
+    assert {"python", "numpy", "pandas", "pymoo"} <= set(info["versions"])
+    assert info["machine"]["cpus"] >= 1
+    assert len((nb201_run / "results.csv").read_text().splitlines()) == 41
+
+
+def test_run_defaults_to_the_builtin_space_and_results_folder(cli, tmp_path):
+    result = cli("run", "--budget", 5, "-q")
+    assert result.exit_code == 0, result.output
+    runs = list((tmp_path / "results").iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("nb201-")
+    assert "Pareto front" in result.stdout and "hypervolume" in result.stdout
+
+
+def test_resume_takes_no_overrides(cli, nb201_run):
+    result = cli("run", "--resume", nb201_run, "--budget", 5)
+    assert result.exit_code == 2
+    assert result.stderr == "nas-search: error: --resume: continues a run with its own settings; drop --budget\n"
+    assert cli("run", "--resume", nb201_run, "-q").exit_code == 0
+
+
+def test_out_refuses_an_existing_run(cli, nb201_run):
+    result = cli("run", "--space", "nb201", "--out", nb201_run)
+    assert result.exit_code == 2 and "already holds a run" in result.stderr
+
+
+def test_bad_inputs_are_one_line_without_traceback(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("parameters: {x: {type: ordinal, choices: [1, -2, y]}}\nobjectives: []\n"
+                   "evaluator: {type: table, path: t.csv}\n")
+    cases = [
+        (("run", "--space", bad), "bad.yaml: parameters.x.choices[2]: must be a number, got 'y'"),
+        (("run", "--budget", "-5"), "--budget: must be greater than or equal to 1, got -5"),
+        (("run", "--tactic", "genius"), "--tactic: must be one of random, got 'genius'"),
+        (("run", "--space", "nothing-here"), "nothing-here: no such file, nor a shipped space"),
+        (("run", "--resume", tmp_path), "not a nas-search run directory"),
+    ]
+    for args, message in cases:
+        result = cli(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(cli):
+    result = cli("--debug", "run", "--space", "nothing-here")
+    assert result.exit_code != 0 and result.exception is not None
+    assert type(result.exception).__name__ == "SpaceError"
+
+
+def test_spaces_lists_exact_counts(cli):
+    result = cli("spaces")
+    assert result.exit_code == 0
+    assert "nb201" in result.stdout and "15625" in result.stdout and "table" in result.stdout
+
+
+def test_schema_is_json(cli, tmp_path):
+    import json
+
+    result = cli("schema")
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "nas-search space file" and "evaluator" in schema["properties"]
+    assert cli("schema", "--out", tmp_path / "s.json").exit_code == 0
+    assert json.loads((tmp_path / "s.json").read_text()) == schema

@@ -1,0 +1,92 @@
+"""SIGKILL a run at random points, over and over; resume must lose and repeat nothing and end
+exactly as an uninterrupted run with the same seed (wall-clock columns aside)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from nas_search.results.journal import JOURNAL, read_journal
+from nas_search.results.tables import WALL_CLOCK
+from tests.conftest import TOY
+
+SPACE = TOY.replace("search: {budget: 12, batch: 4, seed: 3}", "search: {budget: 40, batch: 6, seed: 11}")
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TOY_DELAY": "0.1"}
+    return subprocess.Popen([sys.executable, "-m", "nas_search", *args, "-q"], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _stable(records):
+    drop = set(WALL_CLOCK)
+    return [json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in records]
+
+
+def test_sigkill_at_random_points_then_resume(write_space, tmp_path):
+    write_space(SPACE)
+    reference = _cli("run", "--space", "space.yaml", "--out", "ref", cwd=tmp_path)
+    assert reference.wait(timeout=120) == 0, reference.stderr.read().decode()
+
+    rng = random.Random(2026)
+    kills, finished = 0, False
+    args = ["run", "--space", "space.yaml", "--out", "killed"]
+    seen: list[str] = []
+    for _ in range(60):
+        process = _cli(*args, cwd=tmp_path)
+        try:
+            process.wait(timeout=rng.uniform(0.4, 1.8))
+            code = process.returncode
+            assert code == 0, process.stderr.read().decode()
+            finished = True
+            break
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+        args = ["run", "--resume", "killed"]
+        records, _ = read_journal(tmp_path / "killed" / JOURNAL)
+        now = _stable(records)
+        assert now[: len(seen)] == seen  # nothing on disk is ever lost or rewritten
+        seen = now
+    assert finished and kills >= 8, (finished, kills)
+
+    ref_records, _ = read_journal(tmp_path / "ref" / JOURNAL)
+    got_records, _ = read_journal(tmp_path / "killed" / JOURNAL)
+    assert _stable(got_records) == _stable(ref_records)
+    evaluations = [r for r in got_records if r["type"] == "evaluation"]
+    assert len(evaluations) == 40 and len({r["id"] for r in evaluations}) == 40
+    assert len({r["hash"] for r in evaluations}) == 40
+
+    ref = pd.read_csv(tmp_path / "ref" / "results.csv").drop(columns=list(WALL_CLOCK))
+    got = pd.read_csv(tmp_path / "killed" / "results.csv").drop(columns=list(WALL_CLOCK))
+    assert got.equals(ref)
+    for name in ("pareto.csv", "pareto.md"):
+        assert (tmp_path / "killed" / name).read_text() == (tmp_path / "ref" / name).read_text()
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(write_space, tmp_path):
+    write_space(SPACE)
+    process = _cli("run", "--space", "space.yaml", "--out", "run", cwd=tmp_path)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        records, _ = read_journal(tmp_path / "run" / JOURNAL)
+        if sum(r["type"] == "evaluation" for r in records) >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    err = process.stderr.read().decode()
+    assert "Resume with: nas-search run --resume run" in err and "Traceback" not in err
+    resumed = _cli("run", "--resume", "run", cwd=tmp_path)
+    assert resumed.wait(timeout=120) == 0
+    assert len(pd.read_csv(tmp_path / "run" / "results.csv")) == 40
