@@ -34,9 +34,12 @@ class Candidate(BaseModel):
     def of(cls, definition: SpaceDefinition, config: Mapping[str, Any], **fields: Any) -> Candidate:
         canonical = canonical_config(definition.space, config)
         return cls(
-            space=definition.name, space_hash=definition.fingerprint,
+            space=definition.name,
+            space_hash=definition.fingerprint,
             space_file=str(definition.path.resolve()) if definition.path else None,
-            hash=digest(canonical), config=canonical, **fields,
+            hash=digest(canonical),
+            config=canonical,
+            **fields,
         )
 
     def to_json(self) -> str:
@@ -55,7 +58,9 @@ def read_candidate(path: Path) -> Candidate:
     except (OSError, UnicodeDecodeError) as exc:
         raise CandidateError(f"{path}: cannot be read ({exc})") from None
     except json.JSONDecodeError as exc:
-        raise CandidateError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})") from None
+        raise CandidateError(
+            f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg})"
+        ) from None
     if not isinstance(data, dict):
         raise CandidateError(f"{path}: must be a JSON object with 'space' and 'config'")
     try:

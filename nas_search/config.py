@@ -54,9 +54,7 @@ def _scalar(value: Any) -> Any:
 
 
 # one validator per type, not a union: errors then name the item (choices[2]), not a branch
-Number = Annotated[
-    int | float, PlainValidator(_number), WithJsonSchema({"type": "number"})
-]
+Number = Annotated[int | float, PlainValidator(_number), WithJsonSchema({"type": "number"})]
 Scalar = Annotated[
     str | bool | int | float,
     PlainValidator(_scalar),
@@ -245,7 +243,9 @@ def load_space_file(path: Path, source: str | None = None) -> SpaceDefinition:
     path = Path(path)
     source = source or str(path)
     data = read_yaml(path, source)
-    return load_space_dict(data, source=source, base_dir=path.resolve().parent, default_name=path.stem, path=path)
+    return load_space_dict(
+        data, source=source, base_dir=path.resolve().parent, default_name=path.stem, path=path
+    )
 
 
 def load_space_dict(
@@ -284,11 +284,15 @@ def load_space_dict(
     return SpaceDefinition(file=file, space=space, source=source, base_dir=base_dir, path=path)
 
 
-def _parameter(name: str, spec: CategoricalSpec | OrdinalSpec | IntegerSpec | FixedSpec) -> Parameter:
+def _parameter(
+    name: str, spec: CategoricalSpec | OrdinalSpec | IntegerSpec | FixedSpec
+) -> Parameter:
     if isinstance(spec, FixedSpec):
         return Parameter(name, "fixed", value=spec.value)
     if isinstance(spec, IntegerSpec):
-        return Parameter(name, "integer", IntRange(spec.low, spec.high, spec.step), per_layer=spec.per_layer)
+        return Parameter(
+            name, "integer", IntRange(spec.low, spec.high, spec.step), per_layer=spec.per_layer
+        )
     return Parameter(name, spec.type, Choices(tuple(spec.choices)), per_layer=spec.per_layer)
 
 
@@ -315,7 +319,10 @@ def format_location(loc: tuple[int | str, ...]) -> str:
             continue
         if loc and loc[0] in _TAGGED and k == _TAGGED[str(loc[0])] and item in PARAMETER_KINDS:
             continue  # the discriminator tag pydantic inserts into the location
-        if item.startswith(("function-", "union[")) or item in ("constrained-int", "constrained-float"):
+        if item.startswith(("function-", "union[")) or item in (
+            "constrained-int",
+            "constrained-float",
+        ):
             continue
         parts.append(("." if parts else "") + item)
     return "".join(parts)

@@ -74,7 +74,7 @@ def _active_length(space: SearchSpace, config: Mapping[str, Any], length_name: s
     length = space.params[length_name]
     if length.domain is None:
         return int(length.value)
-    value = config.get(length_name)
+    value: Any = config.get(length_name)
     return None if length.domain.index_of(value) is None else int(value)
 
 

@@ -205,11 +205,13 @@ class _Compiler:
                 )
         groups = {n.group for n in nodes if n.kind == _ELEMENTWISE}
         if len(groups) > 1:
-            raise self.fail(f"x[i] terms of lists with different lengths: {sorted(groups)}")
+            raise self.fail(f"x[i] terms of lists of different lengths: {sorted(map(str, groups))}")
         if not groups:
             return [n.fn for n in nodes], _SCALAR, None
-        return [_as_column(n.fn) if n.kind == _SCALAR else n.fn for n in nodes], _ELEMENTWISE, (
-            groups.pop()
+        return (
+            [_as_column(n.fn) if n.kind == _SCALAR else n.fn for n in nodes],
+            _ELEMENTWISE,
+            (groups.pop()),
         )
 
     def visit_BinOp(self, node: ast.BinOp) -> _Node:

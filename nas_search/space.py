@@ -52,9 +52,7 @@ class Choices:
         return self.values[index]
 
     def lookup(self, indices: np.ndarray) -> np.ndarray:
-        numeric = all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values
-        )
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
         table = np.asarray(self.values) if numeric else np.asarray(self.values, dtype=object)
         return table[indices]
 
@@ -170,7 +168,9 @@ class SearchSpace:
         if target is None:
             raise SpaceError(f"{where}names no parameter of this space, got {length_name!r}")
         if target.per_layer is not None:
-            raise SpaceError(f"{where}must name a parameter that is not per-layer, got {length_name!r}")
+            raise SpaceError(
+                f"{where}must name a parameter that is not per-layer, got {length_name!r}"
+            )
         values = [target.value] if target.domain is None else list(target.domain.values)
         for v in values:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -383,7 +383,9 @@ class SearchSpace:
         grids = np.meshgrid(*[np.arange(len(rows)) for _, rows in blocks], indexing="ij")
         picks = [g.ravel() for g in grids]
         out = np.zeros((len(picks[0]), self.n_genes), dtype=np.int64)
-        out[:, columns] = np.hstack([rows[idx] for (_, rows), idx in zip(blocks, picks, strict=True)])
+        out[:, columns] = np.hstack(
+            [rows[idx] for (_, rows), idx in zip(blocks, picks, strict=True)]
+        )
         return out
 
     def _group_block(self, length_name: str) -> tuple[list[int], np.ndarray]:

@@ -34,7 +34,7 @@ evaluator:
 search: {budget: 12, batch: 4, seed: 3}
 """
 
-SPACELIB = '''
+SPACELIB = """
 import math, os, time
 
 def exact(config):
@@ -47,10 +47,11 @@ def evaluate(config):
     if config.get("act") == "fail":
         raise RuntimeError("boom")
     heads = config["heads"]
-    score = math.log(config["embed"]) + 0.3 * len(heads) + 0.1 * sum(heads) + (0.05 if config["act"] == "gelu" else 0)
+    score = math.log(config["embed"]) + 0.3 * len(heads) + 0.1 * sum(heads)
+    score += 0.05 if config["act"] == "gelu" else 0
     cost = config["embed"] * len(heads) * (1 + 0.2 * max(heads))
     return {"score": score, "cost": cost, **exact(config)}
-'''
+"""
 
 
 @pytest.fixture

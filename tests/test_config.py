@@ -28,30 +28,83 @@ def _broken(text, old, new):
 @pytest.mark.parametrize(
     "old, new, message",
     [
-        ("choices: [16, 24, 32]", "choices: [16, -4, x]",
-         "space.yaml: parameters.embed.choices[2]: must be a number, got 'x'"),
-        ("{type: integer, low: 1, high: 3}", "{type: integer, low: 0, high: 3}",
-         "space.yaml: parameters.heads.per_layer: depth must take positive integer values, got 0"),
-        ("choices: [1, 2, 4]", "choices: [1, 2, 1]", "parameters.heads.choices: choices[2] repeats choices[0] (1)"),
-        ("{type: integer, low: 1, high: 3}", "{type: integer, low: 3, high: 1}",
-         "parameters.depth: high must be >= low (3), got 1"),
-        ("{type: integer, low: 1, high: 3}", "{type: integer, low: 1, high: 3, step: 0}",
-         "parameters.depth.step: must be greater than 0, got 0"),
-        ("{type: categorical,", "{type: choice,",
-         "parameters.act: type: must be one of categorical, ordinal, integer, fixed, got 'choice'"),
-        ("{type: fixed, value: 4}", "{type: fixed, value: 4, per_layer: depth}",
-         "parameters.patch.per_layer: unknown field (value 'depth')"),
-        ("direction: maximize", "direction: up",
-         "objectives[0].direction: must be 'maximize' or 'minimize', got 'up'"),
-        ("{name: cost, direction: minimize}", "{name: score, direction: minimize}",
-         "objectives: objective 'score' is listed twice"),
-        ("{name: cost, direction: minimize}", "{name: embed, direction: minimize}",
-         "objectives[1].name: must be a metric, not a parameter, got 'embed'"),
-        ('"embed % heads[i] == 0"', '"embed.real > 0"', "constraints[0]: 'embed.real > 0': attribute access"),
-        ('"params_k <= 50"', '"flops <= 50"', "constraints[1]: 'flops <= 50': unknown name 'flops'"),
-        ("search: {budget: 12,", "search: {budget: 0,", "search.budget: must be greater than or equal to 1, got 0"),
-        ("search: {budget: 12,", "search: {budgett: 12,", "search.budgett: unknown field (value 12)"),
-        ("search: {budget: 12,", "search: {algorithm: nsga9, budget: 12,", "search.algorithm: must be 'nsga2'"),
+        (
+            "choices: [16, 24, 32]",
+            "choices: [16, -4, x]",
+            "space.yaml: parameters.embed.choices[2]: must be a number, got 'x'",
+        ),
+        (
+            "{type: integer, low: 1, high: 3}",
+            "{type: integer, low: 0, high: 3}",
+            "space.yaml: parameters.heads.per_layer: "
+            "depth must take positive integer values, got 0",
+        ),
+        (
+            "choices: [1, 2, 4]",
+            "choices: [1, 2, 1]",
+            "parameters.heads.choices: choices[2] repeats choices[0] (1)",
+        ),
+        (
+            "{type: integer, low: 1, high: 3}",
+            "{type: integer, low: 3, high: 1}",
+            "parameters.depth: high must be >= low (3), got 1",
+        ),
+        (
+            "{type: integer, low: 1, high: 3}",
+            "{type: integer, low: 1, high: 3, step: 0}",
+            "parameters.depth.step: must be greater than 0, got 0",
+        ),
+        (
+            "{type: categorical,",
+            "{type: choice,",
+            "parameters.act: type: "
+            "must be one of categorical, ordinal, integer, fixed, got 'choice'",
+        ),
+        (
+            "{type: fixed, value: 4}",
+            "{type: fixed, value: 4, per_layer: depth}",
+            "parameters.patch.per_layer: unknown field (value 'depth')",
+        ),
+        (
+            "direction: maximize",
+            "direction: up",
+            "objectives[0].direction: must be 'maximize' or 'minimize', got 'up'",
+        ),
+        (
+            "{name: cost, direction: minimize}",
+            "{name: score, direction: minimize}",
+            "objectives: objective 'score' is listed twice",
+        ),
+        (
+            "{name: cost, direction: minimize}",
+            "{name: embed, direction: minimize}",
+            "objectives[1].name: must be a metric, not a parameter, got 'embed'",
+        ),
+        (
+            '"embed % heads[i] == 0"',
+            '"embed.real > 0"',
+            "constraints[0]: 'embed.real > 0': attribute access",
+        ),
+        (
+            '"params_k <= 50"',
+            '"flops <= 50"',
+            "constraints[1]: 'flops <= 50': unknown name 'flops'",
+        ),
+        (
+            "search: {budget: 12,",
+            "search: {budget: 0,",
+            "search.budget: must be greater than or equal to 1, got 0",
+        ),
+        (
+            "search: {budget: 12,",
+            "search: {budgett: 12,",
+            "search.budgett: unknown field (value 12)",
+        ),
+        (
+            "search: {budget: 12,",
+            "search: {algorithm: nsga9, budget: 12,",
+            "search.algorithm: must be 'nsga2'",
+        ),
         ("  type: python\n", "", "evaluator.type: is required"),
     ],
 )

@@ -72,8 +72,14 @@ def test_hash_is_stable_across_processes():
     root = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}
     for seed in ("0", "12345"):
-        out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
-                             env={**env, "PYTHONHASHSEED": seed}, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            env={**env, "PYTHONHASHSEED": seed},
+            check=True,
+        )
         assert out.stdout.strip() == here
     assert here == "c9b492266df215b1"  # pinned: a change here breaks every saved candidate
 
@@ -97,8 +103,12 @@ def test_every_problem_is_listed():
         "patch: is fixed at 4, got 8",
     ]
     _, missing = config_problems(SPACE, {"heads": 3})
-    assert missing == ["depth: missing", "embed: missing", "act: missing",
-                       "heads: must be a list (one value per layer), got 3"]
+    assert missing == [
+        "depth: missing",
+        "embed: missing",
+        "act: missing",
+        "heads: must be a list (one value per layer), got 3",
+    ]
 
 
 def test_constraints_are_problems_too():

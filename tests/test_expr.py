@@ -16,8 +16,11 @@ def ns(a, b, op, h, depth):
     """Namespace of a batch: h is (n, 3) with `depth` active layers."""
     n = len(a)
     return {
-        "a": np.asarray(a), "b": np.asarray(b), "op": np.asarray(op, dtype=object),
-        "h": np.asarray(h), "m": np.asarray(h) * 2,
+        "a": np.asarray(a),
+        "b": np.asarray(b),
+        "op": np.asarray(op, dtype=object),
+        "h": np.asarray(h),
+        "m": np.asarray(h) * 2,
         mask_key("depth"): np.arange(3)[None, :] < np.asarray(depth)[:, None],
     } | ({} if n else {})
 
@@ -85,9 +88,14 @@ def test_names_are_reported():
 @settings(max_examples=60, deadline=None)
 @given(
     rows=st.lists(
-        st.tuples(st.integers(1, 40), st.integers(1, 9), st.integers(1, 3),
-                  st.lists(st.integers(1, 8), min_size=3, max_size=3)),
-        min_size=1, max_size=8,
+        st.tuples(
+            st.integers(1, 40),
+            st.integers(1, 9),
+            st.integers(1, 3),
+            st.lists(st.integers(1, 8), min_size=3, max_size=3),
+        ),
+        min_size=1,
+        max_size=8,
     )
 )
 def test_vectorized_matches_python_oracle(rows):
@@ -97,6 +105,7 @@ def test_vectorized_matches_python_oracle(rows):
     want = []
     for a_, b_, d, hs in rows:
         active = hs[:d]
-        want.append((all(a_ % x == 0 for x in active) and sum(active) + b_ <= 3 * a_)
-                    or max(active) < b_)
+        want.append(
+            (all(a_ % x == 0 for x in active) and sum(active) + b_ <= 3 * a_) or max(active) < b_
+        )
     assert got == want

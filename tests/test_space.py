@@ -46,14 +46,21 @@ def test_enumerate_is_every_distinct_canonical_vector():
     assert len(vectors) == space.cardinality()
     assert len({vector_key(v) for v in vectors}) == len(vectors)
     assert (space.canonical(vectors) == vectors).all()
-    configs = {(c["depth"], c["embed"], tuple(c["heads"]), tuple(c["mlp"]))
-               for c in map(space.decode, vectors)}
+    configs = {
+        (c["depth"], c["embed"], tuple(c["heads"]), tuple(c["mlp"]))
+        for c in map(space.decode, vectors)
+    }
     assert configs == brute_force_subnetworks(space)
 
 
 def test_fixed_length_group_enumerates():
-    space = SearchSpace("f", [Parameter("n", "fixed", value=2),
-                              Parameter("w", "ordinal", Choices((1, 2, 3)), per_layer="n")])
+    space = SearchSpace(
+        "f",
+        [
+            Parameter("n", "fixed", value=2),
+            Parameter("w", "ordinal", Choices((1, 2, 3)), per_layer="n"),
+        ],
+    )
     assert space.cardinality() == 9 == len(space.enumerate())
 
 
@@ -97,15 +104,26 @@ def test_constraints_checked_on_active_layers():
 
 
 def test_metric_constraints_call_exact_only_for_survivors():
-    space = SearchSpace("m", [Parameter("w", "integer", IntRange(1, 6))],
-                        ["w > 2", "cost <= 8"], exact_metrics=["cost"])
+    space = SearchSpace(
+        "m",
+        [Parameter("w", "integer", IntRange(1, 6))],
+        ["w > 2", "cost <= 8"],
+        exact_metrics=["cost"],
+    )
     calls = []
 
     def exact(config):
         calls.append(config["w"])
         return {"cost": 2.0 * config["w"]}
 
-    assert space.feasible(space.enumerate(), exact).tolist() == [False, False, True, True, False, False]
+    assert space.feasible(space.enumerate(), exact).tolist() == [
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
     assert calls == [3, 4, 5, 6]
     with pytest.raises(SpaceError, match="no evaluator computes them"):
         space.feasible(space.enumerate())
@@ -115,10 +133,20 @@ def test_metric_constraints_call_exact_only_for_survivors():
     "params, message",
     [
         ([Parameter("h", "ordinal", Choices((1,)), per_layer="nope")], "names no parameter"),
-        ([Parameter("d", "ordinal", Choices((0, 2))),
-          Parameter("h", "ordinal", Choices((1,)), per_layer="d")], "positive integer values, got 0"),
-        ([Parameter("d", "ordinal", Choices((1, 2)), per_layer="h"),
-          Parameter("h", "ordinal", Choices((1, 2)), per_layer="d")], "not per-layer"),
+        (
+            [
+                Parameter("d", "ordinal", Choices((0, 2))),
+                Parameter("h", "ordinal", Choices((1,)), per_layer="d"),
+            ],
+            "positive integer values, got 0",
+        ),
+        (
+            [
+                Parameter("d", "ordinal", Choices((1, 2)), per_layer="h"),
+                Parameter("h", "ordinal", Choices((1, 2)), per_layer="d"),
+            ],
+            "not per-layer",
+        ),
         ([Parameter("p", "fixed", value=1)], "at least one parameter that varies"),
     ],
 )
@@ -128,11 +156,14 @@ def test_bad_structure(params, message):
 
 
 def test_huge_space_counts_exactly():
-    space = SearchSpace("big", [
-        Parameter("depth", "integer", IntRange(12, 14)),
-        Parameter("heads", "ordinal", Choices((3, 4)), per_layer="depth"),
-        Parameter("mlp", "ordinal", Choices((3.0, 3.5, 4.0)), per_layer="depth"),
-    ])
+    space = SearchSpace(
+        "big",
+        [
+            Parameter("depth", "integer", IntRange(12, 14)),
+            Parameter("heads", "ordinal", Choices((3, 4)), per_layer="depth"),
+            Parameter("mlp", "ordinal", Choices((3.0, 3.5, 4.0)), per_layer="depth"),
+        ],
+    )
     assert space.cardinality() == 6**12 + 6**13 + 6**14
     with pytest.raises(SpaceError, match="too large"):
         space.enumerate()

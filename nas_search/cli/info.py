@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.table import Table
@@ -21,12 +20,15 @@ def spaces() -> None:
     """List the shipped spaces with their exact number of distinct sub-networks."""
     table = Table(title="Shipped search spaces", title_justify="left")
     for column in ("name", "parameters", "objectives", "evaluator", "sub-networks"):
-        table.add_column(column, justify="right" if column == "sub-networks" else "left",
-                         overflow="fold")
+        table.add_column(
+            column, justify="right" if column == "sub-networks" else "left", overflow="fold"
+        )
     for path in shipped_spaces():
         definition = load_space(path)
         params = ", ".join(
-            p.name + ("[]" if p.per_layer else "") for p in definition.space.parameters if not p.is_fixed
+            p.name + ("[]" if p.per_layer else "")
+            for p in definition.space.parameters
+            if not p.is_fixed
         )
         objectives = ", ".join(f"{o.name} ({o.direction[:3]})" for o in definition.objectives)
         count = str(definition.space.cardinality())
@@ -37,7 +39,7 @@ def spaces() -> None:
 
 
 @app.command()
-def schema(out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write it here.")) -> None:
+def schema(out: Path | None = typer.Option(None, "--out", "-o", help="Write it here.")) -> None:
     """Print the JSON Schema of space files (for editor completion and checks)."""
     text = json.dumps(space_schema(evaluator_schemas()), indent=2) + "\n"
     if out is None:

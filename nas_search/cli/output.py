@@ -10,6 +10,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+
 def _console(stream_is_tty: bool, **kwargs: Any) -> Console:
     # a pipe or a log file gets whole rows rather than 80-column wrapping
     return Console(highlight=False, soft_wrap=True, width=None if stream_is_tty else 250, **kwargs)

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import typer
 
-from nas_search.catalog import load_space
 from nas_search.candidate import Candidate
+from nas_search.catalog import load_space
 from nas_search.cli.app import app
 from nas_search.cli.output import frame_table, stdout
 from nas_search.config import ObjectiveSpec, SpaceDefinition
 from nas_search.errors import ExpressionError, ResultsError, UsageError
 from nas_search.expr import compile_expression
 from nas_search.results.rundir import find_run_dir, load_run
-from nas_search.results.tables import FORMATS, RESULTS, describe, front_columns, pareto_report, render
+from nas_search.results.tables import (
+    FORMATS,
+    RESULTS,
+    describe,
+    front_columns,
+    pareto_report,
+    render,
+)
 
 _SUFFIX_FORMATS = {".csv": "csv", ".md": "md", ".json": "json", ".tex": "latex"}
 
@@ -31,7 +38,7 @@ def parse_objectives(text: str) -> list[ObjectiveSpec]:
         direction = {"max": "maximize", "min": "minimize"}.get(direction, direction)
         if not name or direction not in ("maximize", "minimize"):
             raise UsageError(f"--objectives: each item must be name:max or name:min, got {item!r}")
-        out.append(ObjectiveSpec(name=name, direction=direction))
+        out.append(ObjectiveSpec.model_validate({"name": name, "direction": direction}))
     if not out:
         raise UsageError(f"--objectives: names no objective, got {text!r}")
     return out
@@ -75,22 +82,33 @@ def _config(row: pd.Series, definition: SpaceDefinition) -> dict[str, Any]:
     return config
 
 
-def export_candidates(front: pd.DataFrame, definition: SpaceDefinition, objectives: list[ObjectiveSpec],
-                      directory: Path, run_dir: Path | None) -> list[Path]:
+def export_candidates(
+    front: pd.DataFrame,
+    definition: SpaceDefinition,
+    objectives: list[ObjectiveSpec],
+    directory: Path,
+    run_dir: Path | None,
+) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     predicted_cols = [c for c in front.columns if str(c).startswith("predicted_")]
     for rank, (_, row) in enumerate(front.iterrows()):
         measured = {o.name: float(row[o.name]) for o in objectives}
-        predicted = {c.removeprefix("predicted_"): float(row[c]) for c in predicted_cols
-                     if pd.notna(row[c])}
+        predicted = {
+            c.removeprefix("predicted_"): float(row[c]) for c in predicted_cols if pd.notna(row[c])
+        }
         source: dict[str, Any] = {"rank": rank}
         if run_dir is not None:
             source["run"] = str(run_dir)
         if "id" in row.index:
             source["id"] = int(row["id"])
-        candidate = Candidate.of(definition, _config(row, definition), measured=measured,
-                                 predicted=predicted or None, source=source)
+        candidate = Candidate.of(
+            definition,
+            _config(row, definition),
+            measured=measured,
+            predicted=predicted or None,
+            source=source,
+        )
         path = directory / f"candidate-{rank:03d}-{candidate.hash}.json"
         candidate.write(path)
         paths.append(path)
@@ -100,15 +118,16 @@ def export_candidates(front: pd.DataFrame, definition: SpaceDefinition, objectiv
 @app.command()
 def pareto(
     path: Path = typer.Argument(..., help="A results CSV, or a run directory."),
-    objectives: Optional[str] = typer.Option(
-        None, help="name:max,name:min ... (default: the run's objectives)"),
-    where: Optional[str] = typer.Option(None, help='Filter rows first, e.g. "latency_ms <= 10".'),
+    objectives: str | None = typer.Option(
+        None, help="name:max,name:min ... (default: the run's objectives)"
+    ),
+    where: str | None = typer.Option(None, help='Filter rows first, e.g. "latency_ms <= 10".'),
     format: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the front here."),
-    plot: Optional[Path] = typer.Option(None, help="Draw all points and the front to this PNG."),
-    export: Optional[Path] = typer.Option(None, help="Write one candidate.json per front row here."),
-    space: Optional[str] = typer.Option(None, help="Space of the table (default: the run's)."),
-    ref: Optional[str] = typer.Option(None, help="Hypervolume reference point, comma-separated."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the front here."),
+    plot: Path | None = typer.Option(None, help="Draw all points and the front to this PNG."),
+    export: Path | None = typer.Option(None, help="Write one candidate.json per front row here."),
+    space: str | None = typer.Option(None, help="Space of the table (default: the run's)."),
+    ref: str | None = typer.Option(None, help="Hypervolume reference point, comma-separated."),
 ) -> None:
     """Print the non-dominated rows of a results table, with their hypervolume."""
     if format not in FORMATS:
@@ -124,7 +143,9 @@ def pareto(
     elif definition is not None:
         chosen = list(definition.objectives)
     else:
-        raise UsageError(f"{table_path}: not from a nas-search run; say --objectives name:max,name:min")
+        raise UsageError(
+            f"{table_path}: not from a nas-search run; say --objectives name:max,name:min"
+        )
     if where:
         frame = apply_where(frame, where)
     reference = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Optional
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,7 +17,8 @@ from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
 from nas_search.results.rundir import load_run, new_run_dir, write_run_file
 from nas_search.results.tables import describe
-from nas_search.search import Evaluation, History, list_tactics, run_search
+from nas_search.search import Evaluation, History, run_search
+from nas_search.search.tactic import require_tactic
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -27,41 +27,53 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 
 @app.command()
 def run(
-    space: Optional[str] = typer.Option(
-        None, "--space", "-s",
+    space: str | None = typer.Option(
+        None,
+        "--space",
+        "-s",
         help=f"Space file, or the name of a shipped space (default: {DEFAULT_SPACE}).",
     ),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory to create."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory."),
-    tactic: Optional[str] = typer.Option(None, help="search.tactic"),
-    algorithm: Optional[str] = typer.Option(None, help="search.algorithm"),
-    population: Optional[int] = typer.Option(None, help="search.population"),
-    budget: Optional[int] = typer.Option(None, help="search.budget: real evaluations to spend"),
-    initial: Optional[int] = typer.Option(None, help="search.initial"),
-    batch: Optional[int] = typer.Option(None, help="search.batch"),
-    predictor: Optional[str] = typer.Option(None, help="search.predictor"),
-    seed: Optional[int] = typer.Option(None, help="search.seed"),
-    max_failures: Optional[int] = typer.Option(None, help="search.max_failures"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Run directory to create."),
+    resume: Path | None = typer.Option(
+        None, "--resume", help="Continue the run in this directory."
+    ),
+    tactic: str | None = typer.Option(None, help="search.tactic"),
+    algorithm: str | None = typer.Option(None, help="search.algorithm"),
+    population: int | None = typer.Option(None, help="search.population"),
+    budget: int | None = typer.Option(None, help="search.budget: real evaluations to spend"),
+    initial: int | None = typer.Option(None, help="search.initial"),
+    batch: int | None = typer.Option(None, help="search.batch"),
+    predictor: str | None = typer.Option(None, help="search.predictor"),
+    seed: int | None = typer.Option(None, help="search.seed"),
+    max_failures: int | None = typer.Option(None, help="search.max_failures"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Search a space; every real evaluation is journaled before the next one starts."""
-    overrides = dict(tactic=tactic, algorithm=algorithm, population=population, budget=budget,
-                     initial=initial, batch=batch, predictor=predictor, seed=seed,
-                     max_failures=max_failures)
+    overrides = dict(
+        tactic=tactic,
+        algorithm=algorithm,
+        population=population,
+        budget=budget,
+        initial=initial,
+        batch=batch,
+        predictor=predictor,
+        seed=seed,
+        max_failures=max_failures,
+    )
     if resume is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
         given += ["--space"] * (space is not None) + ["--out"] * (out is not None)
         if given:
-            raise UsageError(f"--resume: continues a run with its own settings; drop {', '.join(given)}")
+            raise UsageError(
+                f"--resume: continues a run with its own settings; drop {', '.join(given)}"
+            )
         definition = load_run(resume)
         run_dir = resume
     else:
         definition = load_space(space or DEFAULT_SPACE)
         definition = definition.with_settings(override_settings(definition.settings, overrides))
-    if definition.settings.tactic not in list_tactics():
-        raise UsageError(
-            f"--tactic: must be one of {', '.join(list_tactics())}, got {definition.settings.tactic!r}"
-        )
+    flag = "--tactic" if tactic is not None else f"{definition.source}: search.tactic"
+    require_tactic(definition.settings.tactic, flag)
     evaluator = build_evaluator(definition)
     if resume is None:
         run_dir = new_run_dir(definition.name, out)
@@ -69,8 +81,14 @@ def run(
     budget_ = definition.settings.budget
     previous = signal.signal(signal.SIGTERM, _sigterm)
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"), console=stderr, disable=quiet, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=stderr,
+        disable=quiet,
+        transient=True,
     )
     task = progress.add_task(f"{definition.name}", total=budget_, note="")
 
@@ -93,10 +111,15 @@ def run(
     history = outcome.history
     report = outcome.report
     stdout.print(f"Run: {run_dir}")
-    stdout.print(f"{len(history.evaluations)} real evaluations, {history.failures} failed"
-                 + ("; the space has no more feasible sub-networks" if outcome.exhausted else ""))
+    stdout.print(
+        f"{len(history.evaluations)} real evaluations, {history.failures} failed"
+        + ("; the space has no more feasible sub-networks" if outcome.exhausted else "")
+    )
     stdout.print(describe(report))
-    columns = ["id"] + [o.name for o in definition.objectives] + [
-        p.name for p in definition.space.parameters if not p.is_fixed]
+    columns = (
+        ["id"]
+        + [o.name for o in definition.objectives]
+        + [p.name for p in definition.space.parameters if not p.is_fixed]
+    )
     stdout.print(frame_table(report.front[columns], "Pareto front", limit=20))
     stdout.print(f"Files: {run_dir}/results.csv, pareto.csv, pareto.md, journal.jsonl")

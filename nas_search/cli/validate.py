@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -19,7 +19,9 @@ from nas_search.errors import CandidateError, EvaluationFailed
 from nas_search.evaluation import Evaluator, build_evaluator, measure
 
 
-def _space_of(candidate_space: str, space_file: str | None, override: str | None) -> SpaceDefinition:
+def _space_of(
+    candidate_space: str, space_file: str | None, override: str | None
+) -> SpaceDefinition:
     if override:
         return load_space(override)
     if space_file and Path(space_file).is_file():
@@ -40,7 +42,9 @@ def _safe_exact(evaluator: Evaluator) -> Any:
 @app.command()
 def validate(
     candidate: Path = typer.Argument(..., help="A candidate.json file."),
-    space: Optional[str] = typer.Option(None, help="Space file or shipped name (default: the candidate's)."),
+    space: str | None = typer.Option(
+        None, help="Space file or shipped name (default: the candidate's)."
+    ),
     no_measure: bool = typer.Option(False, "--no-measure", help="Only check; do not measure."),
 ) -> None:
     """Check every value, per-layer length and constraint; then measure it for real.
@@ -50,8 +54,10 @@ def validate(
     cand = read_candidate(candidate)
     definition = _space_of(cand.space, cand.space_file, space)
     if cand.space_hash and cand.space_hash != definition.fingerprint:
-        stderr.print(f"warning: {candidate} was made for another version of space "
-                     f"{cand.space!r} (space hash {cand.space_hash} != {definition.fingerprint})")
+        stderr.print(
+            f"warning: {candidate} was made for another version of space "
+            f"{cand.space!r} (space hash {cand.space_hash} != {definition.fingerprint})"
+        )
     evaluator = None
     if not no_measure or definition.space.needs_metrics:
         evaluator = build_evaluator(definition)
@@ -61,7 +67,9 @@ def validate(
     except CandidateError as exc:
         vector, problems = None, [str(exc)]
     if problems or vector is None:
-        stdout.print(f"{candidate}: invalid for space {definition.name!r} ({len(problems)} problems):")
+        stdout.print(
+            f"{candidate}: invalid for space {definition.name!r} ({len(problems)} problems):"
+        )
         for problem in problems:
             stdout.print(f"  - {problem}")
         raise typer.Exit(1)
@@ -84,7 +92,11 @@ def validate(
         predicted = (cand.predicted or {}).get(name)
         recorded = (cand.measured or {}).get(name)
         error = abs(value - predicted) / abs(value) if predicted is not None and value else math.nan
-        table.add_row(name, fmt(value), fmt(predicted) if predicted is not None else "",
-                      f"{error:.2%}" if not math.isnan(error) else "",
-                      fmt(recorded) if recorded is not None else "")
+        table.add_row(
+            name,
+            fmt(value),
+            fmt(predicted) if predicted is not None else "",
+            f"{error:.2%}" if not math.isnan(error) else "",
+            fmt(recorded) if recorded is not None else "",
+        )
     stdout.print(table)

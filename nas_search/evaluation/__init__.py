@@ -18,8 +18,15 @@ from nas_search.evaluation.spec import EvaluatorSpec
 from nas_search.evaluation.table import TableEvaluator, TableSpec
 
 __all__ = [
-    "BaseEvaluator", "Evaluator", "EvaluatorSpec", "Measurement", "build_evaluator",
-    "evaluator_schemas", "list_evaluators", "measure", "register_evaluator",
+    "BaseEvaluator",
+    "Evaluator",
+    "EvaluatorSpec",
+    "Measurement",
+    "build_evaluator",
+    "evaluator_schemas",
+    "list_evaluators",
+    "measure",
+    "register_evaluator",
 ]
 
 Factory = Callable[[Any, SpaceDefinition, str, list[str] | None, Any], Evaluator]
@@ -35,7 +42,9 @@ class _Entry:
 _REGISTRY: dict[str, _Entry] = {}
 
 
-def register_evaluator(name: str, spec: type[EvaluatorSpec], summary: str) -> Callable[[Factory], Factory]:
+def register_evaluator(
+    name: str, spec: type[EvaluatorSpec], summary: str
+) -> Callable[[Factory], Factory]:
     """Register a factory ``(spec, definition, where, metrics, exact_function) -> Evaluator``."""
 
     def decorate(factory: Factory) -> Factory:
@@ -78,7 +87,11 @@ def build_evaluator(definition: SpaceDefinition) -> Evaluator:
         names = [o.name for o in definition.objectives] + list(spec.exact)
         metrics = list(dict.fromkeys(names))
     evaluator = entry.factory(spec, definition, where, metrics, exact_function)
-    if evaluator.exact_metrics and exact_function is None and not isinstance(evaluator, TableEvaluator):
+    if (
+        evaluator.exact_metrics
+        and exact_function is None
+        and not isinstance(evaluator, TableEvaluator)
+    ):
         raise EvaluatorError(
             f"{where}evaluator.exact: needs evaluator.exact_function to compute "
             f"{', '.join(evaluator.exact_metrics)}"
@@ -94,15 +107,23 @@ def build_evaluator(definition: SpaceDefinition) -> Evaluator:
 
 
 @register_evaluator("python", PythonSpec, "a Python function of the config dict")
-def _python(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
+def _python(
+    spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
+) -> Evaluator:
     return PythonEvaluator(spec, definition.base_dir, where, metrics, exact)
 
 
-@register_evaluator("command", CommandSpec, "a command: candidate JSON on stdin, metrics JSON on stdout")
-def _command(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
+@register_evaluator(
+    "command", CommandSpec, "a command: candidate JSON on stdin, metrics JSON on stdout"
+)
+def _command(
+    spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
+) -> Evaluator:
     return CommandEvaluator(spec, definition.base_dir, where, metrics, exact, definition.name)
 
 
 @register_evaluator("table", TableSpec, "a lookup table (CSV or CSV.gz) keyed by parameters")
-def _table(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
+def _table(
+    spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
+) -> Evaluator:
     return TableEvaluator(spec, definition.base_dir, where, metrics, exact, definition.space)

@@ -78,7 +78,8 @@ def checked_metrics(values: Any, required: Sequence[str]) -> dict[str, float]:
     """Metrics as floats; :class:`EvaluationFailed` if one is missing, not a number, or NaN."""
     if not isinstance(values, Mapping):
         raise EvaluationFailed(
-            f"returned {type(values).__name__} {values!r:.80}, expected a mapping of metric to number"
+            f"returned {type(values).__name__} {values!r:.80}, "
+            "expected a mapping of metric to number"
         )
     out: dict[str, float] = {}
     for key, value in values.items():
@@ -86,7 +87,9 @@ def checked_metrics(values: Any, required: Sequence[str]) -> dict[str, float]:
             try:
                 value = float(value)  # numpy scalars, 0-d tensors
             except (TypeError, ValueError):
-                raise EvaluationFailed(f"metric {key!r} is not a number, got {value!r:.80}") from None
+                raise EvaluationFailed(
+                    f"metric {key!r} is not a number, got {value!r:.80}"
+                ) from None
         out[str(key)] = float(value)
     for name in required:
         if name not in out:

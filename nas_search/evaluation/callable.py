@@ -21,8 +21,14 @@ class PythonSpec(EvaluatorSpec):
 
 
 class PythonEvaluator(BaseEvaluator):
-    def __init__(self, spec: PythonSpec, base_dir: Path, where: str, metrics: list[str],
-                 exact_function: ExactFunction | None) -> None:
+    def __init__(
+        self,
+        spec: PythonSpec,
+        base_dir: Path,
+        where: str,
+        metrics: list[str],
+        exact_function: ExactFunction | None,
+    ) -> None:
         super().__init__(metrics, spec.exact, exact_function)
         self.function = load_function(spec.function, base_dir, f"{where}evaluator.function: ")
 

@@ -28,13 +28,22 @@ TAIL = 400  # characters of stderr kept in a failure message
 class CommandSpec(EvaluatorSpec):
     type: Literal["command"]
     argv: Annotated[list[StrictStr], Field(min_length=1)]
-    timeout: Annotated[StrictInt | StrictFloat, Field(gt=0, description="seconds per evaluation")] = 600
+    timeout: Annotated[
+        StrictInt | StrictFloat, Field(gt=0, description="seconds per evaluation")
+    ] = 600
     env: dict[str, StrictStr] = Field(default_factory=dict)
 
 
 class CommandEvaluator(BaseEvaluator):
-    def __init__(self, spec: CommandSpec, base_dir: Path, where: str, metrics: list[str],
-                 exact_function: ExactFunction | None, space_name: str) -> None:
+    def __init__(
+        self,
+        spec: CommandSpec,
+        base_dir: Path,
+        where: str,
+        metrics: list[str],
+        exact_function: ExactFunction | None,
+        space_name: str,
+    ) -> None:
         super().__init__(metrics, spec.exact, exact_function)
         self.argv = [a.replace("{python}", sys.executable) for a in spec.argv]
         self.timeout = float(spec.timeout)
@@ -46,11 +55,19 @@ class CommandEvaluator(BaseEvaluator):
         payload = json.dumps({"space": self.space_name, "config": config})
         try:
             process = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                cwd=self.cwd, env=self.env, text=True, start_new_session=True,
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self.cwd,
+                env=self.env,
+                text=True,
+                start_new_session=True,
             )
         except OSError as exc:
-            raise EvaluationFailed(f"command {self.argv[0]!r} cannot start: {exc.strerror}") from None
+            raise EvaluationFailed(
+                f"command {self.argv[0]!r} cannot start: {exc.strerror}"
+            ) from None
         try:
             stdout, stderr = process.communicate(payload, timeout=self.timeout)
         except subprocess.TimeoutExpired:

@@ -16,7 +16,9 @@ def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
     """The callable named by ``spec``; files and modules beside the space file are found."""
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
-        raise EvaluatorError(f"{where}must be 'module:function' or 'file.py:function', got {spec!r}")
+        raise EvaluatorError(
+            f"{where}must be 'module:function' or 'file.py:function', got {spec!r}"
+        )
     if target.endswith(".py") or "/" in target:
         path = Path(target)
         path = path if path.is_absolute() else base_dir / path
@@ -48,4 +50,4 @@ def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
     function = getattr(module, attr, None)
     if not callable(function):
         raise EvaluatorError(f"{where}{target!r} has no function {attr!r}, got {spec!r}")
-    return function  # type: ignore[no-any-return]
+    return function

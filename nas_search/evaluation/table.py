@@ -39,8 +39,15 @@ def _normal(value: Any) -> Any:
 
 
 class TableEvaluator(BaseEvaluator):
-    def __init__(self, spec: TableSpec, base_dir: Path, where: str, metrics: list[str] | None,
-                 exact_function: ExactFunction | None, space: SearchSpace) -> None:
+    def __init__(
+        self,
+        spec: TableSpec,
+        base_dir: Path,
+        where: str,
+        metrics: list[str] | None,
+        exact_function: ExactFunction | None,
+        space: SearchSpace,
+    ) -> None:
         import pandas as pd
 
         path = Path(spec.path)
@@ -61,8 +68,13 @@ class TableEvaluator(BaseEvaluator):
                     f"{where}evaluator.key.{param}: column {column!r} not in {self.path.name} "
                     f"(columns: {', '.join(map(str, frame.columns[:12]))}...)"
                 )
-        numeric = [c for c in frame.columns if c not in key.values()
-                   and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+        numeric = [
+            c
+            for c in frame.columns
+            if c not in key.values()
+            and pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])
+        ]
         chosen = list(metrics) if metrics is not None else numeric
         for k, m in enumerate(chosen + [m for m in spec.exact if m not in chosen]):
             if m not in numeric:

@@ -35,7 +35,7 @@ def plot_front(report: ParetoReport, path: Path, title: str = "") -> None:
         ax.set_ylabel(f"{names[b]} ({report.objectives[b].direction})")
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8)
-    for ax in axes.ravel()[len(pairs):]:
+    for ax in axes.ravel()[len(pairs) :]:
         ax.set_visible(False)
     if title:
         fig.suptitle(title)

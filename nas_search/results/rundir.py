@@ -52,12 +52,18 @@ def versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    return {"platform": platform.platform(), "machine": platform.machine(),
-            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "node": platform.node()}
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "node": platform.node(),
+    }
 
 
-def write_run_file(run_dir: Path, definition: SpaceDefinition, argv: list[str] | None = None) -> None:
+def write_run_file(
+    run_dir: Path, definition: SpaceDefinition, argv: list[str] | None = None
+) -> None:
     info = {
         "nas_search": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -94,7 +100,9 @@ def load_run(run_dir: Path) -> SpaceDefinition:
     source = str(Path(run_dir) / RUN_FILE)
     space_file = info.get("space_file")
     definition = load_space_dict(
-        info["space"], source=source, base_dir=Path(info.get("base_dir") or run_dir),
+        info["space"],
+        source=source,
+        base_dir=Path(info.get("base_dir") or run_dir),
         path=Path(space_file) if space_file else None,
     )
     if definition.fingerprint != info.get("space_hash"):

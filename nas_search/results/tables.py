@@ -32,18 +32,26 @@ def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, tuple)) else value
 
 
-def results_frame(definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def results_frame(
+    definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]
+) -> pd.DataFrame:
     """One row per real evaluation, in the order they were measured."""
     evaluations = [r for r in records if r.get("type") == "evaluation"]
     params = [p.name for p in definition.space.parameters]
-    metrics = list(dict.fromkeys(
-        [o.name for o in definition.objectives]
-        + [m for r in evaluations for m in (r.get("metrics") or {})]
-    ))
+    metrics = list(
+        dict.fromkeys(
+            [o.name for o in definition.objectives]
+            + [m for r in evaluations for m in (r.get("metrics") or {})]
+        )
+    )
     predicted = list(dict.fromkeys(m for r in evaluations for m in (r.get("predicted") or {})))
-    columns = (["id", "iteration", "hash"] + params + metrics
-               + [f"{kind}_{m}" for m in predicted for kind in ("predicted", "uncertainty")]
-               + ["status", "error", "seconds", "timestamp"])
+    columns = (
+        ["id", "iteration", "hash"]
+        + params
+        + metrics
+        + [f"{kind}_{m}" for m in predicted for kind in ("predicted", "uncertainty")]
+        + ["status", "error", "seconds", "timestamp"]
+    )
     rows = []
     for r in evaluations:
         row: dict[str, Any] = {"id": r["id"], "iteration": r["iteration"], "hash": r["hash"]}
@@ -52,8 +60,12 @@ def results_frame(definition: SpaceDefinition, records: Iterable[Mapping[str, An
         for m in predicted:
             row[f"predicted_{m}"] = (r.get("predicted") or {}).get(m, np.nan)
             row[f"uncertainty_{m}"] = (r.get("uncertainty") or {}).get(m, np.nan)
-        row.update(status=r["status"], error=r.get("error") or "", seconds=r.get("seconds"),
-                   timestamp=r.get("timestamp"))
+        row.update(
+            status=r["status"],
+            error=r.get("error") or "",
+            seconds=r.get("seconds"),
+            timestamp=r.get("timestamp"),
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)
 
@@ -96,11 +108,15 @@ def pareto_report(
     maximize = [o.direction == "maximize" for o in objectives]
     F = to_minimization(rows[names].to_numpy(dtype=float), maximize)
     signs = np.where(maximize, -1.0, 1.0)
-    bounds = np.array([np.inf if o.bound is None else o.bound * s for o, s in zip(objectives, signs, strict=True)])
+    bounds = np.array(
+        [np.inf if o.bound is None else o.bound * s for o, s in zip(objectives, signs, strict=True)]
+    )
     inside = np.all(F <= bounds, axis=1)
     if reference is not None:
         if len(reference) != len(objectives):
-            raise ResultsError(f"reference point needs {len(objectives)} values, got {len(reference)}")
+            raise ResultsError(
+                f"reference point needs {len(objectives)} values, got {len(reference)}"
+            )
         ref = np.asarray(reference, dtype=float) * signs
     elif len(F):
         ref = np.where(np.isfinite(bounds), bounds, reference_point(F))
@@ -114,16 +130,24 @@ def pareto_report(
     ideal = F.min(axis=0) if len(F) else np.full(len(objectives), np.nan)
     hv = hypervolume(F[mask], ref) if mask.any() else 0.0
     nhv = normalized_hypervolume(F[mask], ref, ideal) if mask.any() else 0.0
-    return ParetoReport(objectives, rows, front, int((~inside).sum()), ref * signs, ideal * signs, hv, nhv)
+    return ParetoReport(
+        objectives, rows, front, int((~inside).sum()), ref * signs, ideal * signs, hv, nhv
+    )
 
 
 def describe(report: ParetoReport) -> str:
     """One line: front size, hypervolume and its reference point."""
-    ref = ", ".join(f"{o.name}={v:.6g}" for o, v in zip(report.objectives, report.reference, strict=True))
-    bounds = f"; {report.out_of_bounds} outside the objective bounds" if report.out_of_bounds else ""
-    return (f"{len(report.front)} non-dominated of {len(report.rows)} rows{bounds}; "
-            f"hypervolume {report.hypervolume:.6g} (normalized {report.normalized_hypervolume:.4f}) "
-            f"at reference point {ref}")
+    ref = ", ".join(
+        f"{o.name}={v:.6g}" for o, v in zip(report.objectives, report.reference, strict=True)
+    )
+    bounds = (
+        f"; {report.out_of_bounds} outside the objective bounds" if report.out_of_bounds else ""
+    )
+    return (
+        f"{len(report.front)} non-dominated of {len(report.rows)} rows{bounds}; "
+        f"hypervolume {report.hypervolume:.6g} (normalized {report.normalized_hypervolume:.4f}) "
+        f"at reference point {ref}"
+    )
 
 
 def front_columns(report: ParetoReport, params: Sequence[str] = ()) -> list[str]:
@@ -149,7 +173,9 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
     raise ResultsError(f"--format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
-def write_run_tables(run_dir: Path, definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]) -> ParetoReport:
+def write_run_tables(
+    run_dir: Path, definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]
+) -> ParetoReport:
     """Rewrite ``results.csv``, ``pareto.csv`` and ``pareto.md`` of a run from its journal."""
     frame = results_frame(definition, records)
     write_atomic(run_dir / RESULTS, frame.to_csv(index=False))
@@ -159,8 +185,10 @@ def write_run_tables(run_dir: Path, definition: SpaceDefinition, records: Iterab
     write_atomic(run_dir / PARETO_CSV, front.to_csv(index=False))
     failed = int((frame["status"] != "ok").sum()) if len(frame) else 0
     objectives = ", ".join(f"{o.name} ({o.direction})" for o in definition.objectives)
-    text = (f"# Pareto front of {definition.name}\n\n"
-            f"{len(frame)} real evaluations ({failed} failed). Objectives: {objectives}.\n\n"
-            f"{describe(report)}.\n\n" + render(front, "md"))
+    text = (
+        f"# Pareto front of {definition.name}\n\n"
+        f"{len(frame)} real evaluations ({failed} failed). Objectives: {objectives}.\n\n"
+        f"{describe(report)}.\n\n" + render(front, "md")
+    )
     write_atomic(run_dir / PARETO_MD, text)
     return report

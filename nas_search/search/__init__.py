@@ -6,6 +6,13 @@ from nas_search.search.runner import RunOutcome, run_search
 from nas_search.search.tactic import Tactic, list_tactics, make_tactic, register_tactic
 
 __all__ = [
-    "Evaluation", "History", "Proposal", "RunOutcome", "Tactic", "list_tactics", "make_tactic",
-    "register_tactic", "run_search",
+    "Evaluation",
+    "History",
+    "Proposal",
+    "RunOutcome",
+    "Tactic",
+    "list_tactics",
+    "make_tactic",
+    "register_tactic",
+    "run_search",
 ]

@@ -49,10 +49,18 @@ class Evaluation:
     def record(self) -> dict[str, Any]:
         p = self.proposal
         return {
-            "type": "evaluation", "id": self.id, "iteration": self.iteration, "hash": p.hash,
-            "config": p.config, "status": self.status, "metrics": self.metrics,
-            "error": self.error, "predicted": p.predicted, "uncertainty": p.uncertainty,
-            "seconds": round(self.seconds, 6), "timestamp": self.timestamp,
+            "type": "evaluation",
+            "id": self.id,
+            "iteration": self.iteration,
+            "hash": p.hash,
+            "config": p.config,
+            "status": self.status,
+            "metrics": self.metrics,
+            "error": self.error,
+            "predicted": p.predicted,
+            "uncertainty": p.uncertainty,
+            "seconds": round(self.seconds, 6),
+            "timestamp": self.timestamp,
         }
 
 
@@ -87,10 +95,15 @@ class History:
                 raise ValueError(f"sub-network {proposal.hash} proposed twice")
             self.seen.add(key)
             self.pending.append((self.next_id, iteration, proposal))
-            candidates.append({
-                "id": self.next_id, "hash": proposal.hash, "config": proposal.config,
-                "predicted": proposal.predicted, "uncertainty": proposal.uncertainty,
-            })
+            candidates.append(
+                {
+                    "id": self.next_id,
+                    "hash": proposal.hash,
+                    "config": proposal.config,
+                    "predicted": proposal.predicted,
+                    "uncertainty": proposal.uncertainty,
+                }
+            )
             self.next_id += 1
         self.next_iteration = iteration + 1
         return {"type": "batch", "iteration": iteration, "candidates": candidates}
@@ -109,10 +122,14 @@ class History:
                 history.add_batch(int(record["iteration"]), proposals)
             elif kind == "evaluation":
                 evaluation = Evaluation(
-                    id=int(record["id"]), iteration=int(record["iteration"]),
-                    proposal=_proposal(space, record), status=record["status"],
-                    metrics=dict(record.get("metrics") or {}), error=record.get("error"),
-                    seconds=float(record.get("seconds", 0.0)), timestamp=record.get("timestamp", ""),
+                    id=int(record["id"]),
+                    iteration=int(record["iteration"]),
+                    proposal=_proposal(space, record),
+                    status=record["status"],
+                    metrics=dict(record.get("metrics") or {}),
+                    error=record.get("error"),
+                    seconds=float(record.get("seconds", 0.0)),
+                    timestamp=record.get("timestamp", ""),
                 )
                 if all(p[0] != evaluation.id for p in history.pending):
                     raise ResultsError(f"journal: evaluation {evaluation.id} was never proposed")
@@ -124,6 +141,13 @@ def _proposal(space: SearchSpace, record: Mapping[str, Any]) -> Proposal:
     try:
         vector = encode(space, record["config"])
     except Exception as exc:
-        raise ResultsError(f"journal: candidate {record.get('id')} does not fit the space: {exc}") from None
-    return Proposal(vector, space.decode(vector), record["hash"], record.get("predicted"),
-                    record.get("uncertainty"))
+        raise ResultsError(
+            f"journal: candidate {record.get('id')} does not fit the space: {exc}"
+        ) from None
+    return Proposal(
+        vector,
+        space.decode(vector),
+        record["hash"],
+        record.get("predicted"),
+        record.get("uncertainty"),
+    )

@@ -63,9 +63,14 @@ def run_search(
             for ident, iteration, proposal in list(history.pending):
                 measurement = measure(evaluator, proposal.config, required)
                 evaluation = Evaluation(
-                    id=ident, iteration=iteration, proposal=proposal, status=measurement.status,
-                    metrics=measurement.metrics, error=measurement.error,
-                    seconds=measurement.seconds, timestamp=_now(),
+                    id=ident,
+                    iteration=iteration,
+                    proposal=proposal,
+                    status=measurement.status,
+                    metrics=measurement.metrics,
+                    error=measurement.error,
+                    seconds=measurement.seconds,
+                    timestamp=_now(),
                 )
                 journal.append(evaluation.record())
                 history.add_evaluation(evaluation)

@@ -36,14 +36,18 @@ def list_tactics() -> dict[str, str]:
     return {name: summary for name, (_, summary) in _TACTICS.items()}
 
 
-def make_tactic(definition: SpaceDefinition, evaluator: Evaluator) -> Tactic:
-    name = definition.settings.tactic
+def require_tactic(name: str, where: str) -> TacticFactory:
+    """The factory of tactic ``name``; ``where`` prefixes the error (a file field or a flag)."""
     entry = _TACTICS.get(name)
     if entry is None:
-        raise UsageError(
-            f"{definition.source}: search.tactic: must be one of {', '.join(_TACTICS)}, got {name!r}"
-        )
-    return entry[0](definition, evaluator)
+        choices = ", ".join(_TACTICS)
+        raise UsageError(f"{where}: must be one of {choices}, got {name!r}")
+    return entry[0]
+
+
+def make_tactic(definition: SpaceDefinition, evaluator: Evaluator) -> Tactic:
+    factory = require_tactic(definition.settings.tactic, f"{definition.source}: search.tactic")
+    return factory(definition, evaluator)
 
 
 def iteration_rng(seed: int, iteration: int) -> np.random.Generator:

@@ -14,12 +14,15 @@ def test_table_of_a_run(cli, nb201_run):
     assert f"{len(front)} non-dominated of 40 rows" in result.stdout
 
 
-@pytest.mark.parametrize("fmt, check", [
-    ("csv", lambda t: t.startswith("id,hash,test_acc,lat_pixel3_ms")),
-    ("md", lambda t: t.startswith("|") and "test_acc" in t),
-    ("json", lambda t: isinstance(json.loads(t), list)),
-    ("latex", lambda t: "\\begin{tabular}" in t and "nor\\_conv" in t),
-])
+@pytest.mark.parametrize(
+    "fmt, check",
+    [
+        ("csv", lambda t: t.startswith("id,hash,test_acc,lat_pixel3_ms")),
+        ("md", lambda t: t.startswith("|") and "test_acc" in t),
+        ("json", lambda t: isinstance(json.loads(t), list)),
+        ("latex", lambda t: "\\begin{tabular}" in t and "nor\\_conv" in t),
+    ],
+)
 def test_formats(cli, nb201_run, fmt, check):
     result = cli("pareto", nb201_run, "--format", fmt)
     assert result.exit_code == 0, result.output
@@ -28,7 +31,9 @@ def test_formats(cli, nb201_run, fmt, check):
 
 def test_where_filters_first_and_out_infers_the_format(cli, nb201_run, tmp_path):
     out = tmp_path / "front.json"
-    result = cli("pareto", nb201_run, "--where", "lat_pixel3_ms <= 5 and op0 != 'none'", "--out", out)
+    result = cli(
+        "pareto", nb201_run, "--where", "lat_pixel3_ms <= 5 and op0 != 'none'", "--out", out
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(out.read_text())
     assert rows and all(r["lat_pixel3_ms"] <= 5 and r["op0"] != "none" for r in rows)
@@ -56,15 +61,24 @@ def test_any_csv_with_objectives_ties_and_duplicates(cli, tmp_path):
     assert cli("pareto", path, "--objectives", "acc:max,ms:min", "--ref", "60,10").exit_code == 0
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--format", "xml"), "--format: must be one of table, csv, md, json, latex, got 'xml'"),
-    (("--objectives", "acc:up"), "--objectives: each item must be name:max or name:min, got 'acc:up'"),
-    (("--objectives", "nope:max"), "no column 'nope'"),
-    ((), "not from a nas-search run; say --objectives"),
-    (("--objectives", "acc:max", "--where", "acc.x > 1"), "--where: 'acc.x > 1': attribute access"),
-    (("--objectives", "acc:max", "--export", "d"), "--export: needs the space; say --space"),
-    (("--objectives", "acc:max", "--ref", "a,b"), "--ref: must be comma-separated numbers"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--format", "xml"), "--format: must be one of table, csv, md, json, latex, got 'xml'"),
+        (
+            ("--objectives", "acc:up"),
+            "--objectives: each item must be name:max or name:min, got 'acc:up'",
+        ),
+        (("--objectives", "nope:max"), "no column 'nope'"),
+        ((), "not from a nas-search run; say --objectives"),
+        (
+            ("--objectives", "acc:max", "--where", "acc.x > 1"),
+            "--where: 'acc.x > 1': attribute access",
+        ),
+        (("--objectives", "acc:max", "--export", "d"), "--export: needs the space; say --space"),
+        (("--objectives", "acc:max", "--ref", "a,b"), "--ref: must be comma-separated numbers"),
+    ],
+)
 def test_bad_pareto_input(cli, tmp_path, args, message):
     path = tmp_path / "any.csv"
     path.write_text("acc,ms\n90,5\n")

@@ -12,7 +12,14 @@ def test_version_and_help(cli):
 
 def test_run_writes_the_run_directory(cli, nb201_run):
     names = {p.name for p in nb201_run.iterdir()}
-    assert {"run.yaml", "space.yaml", "journal.jsonl", "results.csv", "pareto.csv", "pareto.md"} <= names
+    assert {
+        "run.yaml",
+        "space.yaml",
+        "journal.jsonl",
+        "results.csv",
+        "pareto.csv",
+        "pareto.md",
+    } <= names
     info = yaml.safe_load((nb201_run / "run.yaml").read_text())
     assert info["seed"] == 0 and info["space"]["search"]["budget"] == 40
     assert {"python", "numpy", "pandas", "pymoo"} <= set(info["versions"])
@@ -31,7 +38,10 @@ def test_run_defaults_to_the_builtin_space_and_results_folder(cli, tmp_path):
 def test_resume_takes_no_overrides(cli, nb201_run):
     result = cli("run", "--resume", nb201_run, "--budget", 5)
     assert result.exit_code == 2
-    assert result.stderr == "nas-search: error: --resume: continues a run with its own settings; drop --budget\n"
+    assert (
+        result.stderr
+        == "nas-search: error: --resume: continues a run with its own settings; drop --budget\n"
+    )
     assert cli("run", "--resume", nb201_run, "-q").exit_code == 0
 
 
@@ -42,8 +52,10 @@ def test_out_refuses_an_existing_run(cli, nb201_run):
 
 def test_bad_inputs_are_one_line_without_traceback(cli, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("parameters: {x: {type: ordinal, choices: [1, -2, y]}}\nobjectives: []\n"
-                   "evaluator: {type: table, path: t.csv}\n")
+    bad.write_text(
+        "parameters: {x: {type: ordinal, choices: [1, -2, y]}}\nobjectives: []\n"
+        "evaluator: {type: table, path: t.csv}\n"
+    )
     cases = [
         (("run", "--space", bad), "bad.yaml: parameters.x.choices[2]: must be a number, got 'y'"),
         (("run", "--budget", "-5"), "--budget: must be greater than or equal to 1, got -5"),

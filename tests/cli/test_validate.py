@@ -7,8 +7,14 @@ from nas_search.catalog import load_space
 from nas_search.config import load_space_file
 from tests.conftest import TOY
 
-GOOD = {"op0": "nor_conv_3x3", "op1": "skip_connect", "op2": "none", "op3": "avg_pool_3x3",
-        "op4": "nor_conv_1x1", "op5": "nor_conv_3x3"}
+GOOD = {
+    "op0": "nor_conv_3x3",
+    "op1": "skip_connect",
+    "op2": "none",
+    "op3": "avg_pool_3x3",
+    "op4": "nor_conv_1x1",
+    "op5": "nor_conv_3x3",
+}
 
 
 def _write(path, **data):
@@ -38,27 +44,40 @@ def test_invalid_candidate_lists_every_problem(cli, tmp_path):
 def test_constraints_and_per_layer_lengths(cli, write_space, tmp_path):
     space = write_space()
     config = {"depth": 2, "embed": 24, "act": "relu", "heads": [4, 2, 1]}
-    result = cli("validate", _write(tmp_path / "c.json", space="toy", config=config), "--space", space)
+    result = cli(
+        "validate", _write(tmp_path / "c.json", space="toy", config=config), "--space", space
+    )
     assert result.exit_code == 1 and "heads: needs 2 values (depth = 2), got 3" in result.stdout
     config = {"depth": 3, "embed": 32, "act": "relu", "heads": [4, 4, 4]}
-    result = cli("validate", _write(tmp_path / "c.json", space="toy", config=config), "--space", space)
+    result = cli(
+        "validate", _write(tmp_path / "c.json", space="toy", config=config), "--space", space
+    )
     assert result.exit_code == 1 and "violates constraint 'params_k <= 50'" in result.stdout
     config = {"depth": 1, "embed": 16, "act": "relu", "heads": [4]}
-    result = cli("validate", _write(tmp_path / "c.json", space="toy", config=config), "--space", space,
-                 "--no-measure")
+    result = cli(
+        "validate",
+        _write(tmp_path / "c.json", space="toy", config=config),
+        "--space",
+        space,
+        "--no-measure",
+    )
     assert result.exit_code == 0 and "valid" in result.stdout and "measured" not in result.stdout
 
 
 def test_failed_measurement_exits_1(cli, write_space, tmp_path):
     space = write_space(TOY.replace("choices: [relu, gelu]", "choices: [relu, gelu, fail]"))
     config = {"depth": 1, "embed": 16, "act": "fail", "heads": [4]}
-    result = cli("validate", _write(tmp_path / "c.json", space="toy", config=config), "--space", space)
+    result = cli(
+        "validate", _write(tmp_path / "c.json", space="toy", config=config), "--space", space
+    )
     assert result.exit_code == 1 and "measurement failed: RuntimeError: boom" in result.stdout
 
 
 def test_space_found_from_the_candidates_space_file(cli, write_space, tmp_path):
     definition = load_space_file(write_space())
-    Candidate.of(definition, {"depth": 1, "embed": 16, "act": "relu", "heads": [4]}).write(tmp_path / "c.json")
+    Candidate.of(definition, {"depth": 1, "embed": 16, "act": "relu", "heads": [4]}).write(
+        tmp_path / "c.json"
+    )
     result = cli("validate", tmp_path / "c.json")
     assert result.exit_code == 0, result.output
 
@@ -68,9 +87,15 @@ def test_bad_candidate_files_are_usage_errors(cli, tmp_path):
     cases = [
         (tmp_path / "broken.json", "broken.json: line 1, column 2: invalid JSON"),
         (_write(tmp_path / "nospace.json", config={}), "nospace.json: space: is required"),
-        (_write(tmp_path / "typo.json", space="nb201", config={}, confg={}), "typo.json: confg: unknown field"),
+        (
+            _write(tmp_path / "typo.json", space="nb201", config={}, confg={}),
+            "typo.json: confg: unknown field",
+        ),
         (tmp_path / "absent.json", "absent.json: no such file"),
-        (_write(tmp_path / "other.json", space="vit9", config={}), "vit9: no such file, nor a shipped space"),
+        (
+            _write(tmp_path / "other.json", space="vit9", config={}),
+            "vit9: no such file, nor a shipped space",
+        ),
     ]
     for path, message in cases:
         result = cli("validate", path)

@@ -14,7 +14,11 @@ from nas_search.evaluation import build_evaluator, measure
 from tests.conftest import TOY
 
 # the toy space without its constraints (which need the toy's exact metrics)
-PLAIN_TOY = TOY.split("constraints:")[0] + "objectives:" + TOY.split("objectives:")[1].split("evaluator:")[0]
+PLAIN_TOY = (
+    TOY.split("constraints:")[0]
+    + "objectives:"
+    + TOY.split("objectives:")[1].split("evaluator:")[0]
+)
 CONFIG = {"depth": 2, "embed": 24, "act": "gelu", "heads": [2, 4], "patch": 4}
 
 
@@ -31,28 +35,48 @@ def test_python_function_from_file_and_module(write_space):
     result = measure(evaluator, CONFIG, ["score", "cost"])
     assert result.ok and result.metrics["params_k"] == 36.0
     assert evaluator.exact(CONFIG) == {"params_k": 36.0}
-    module = _space(write_space, "  type: python\n  function: spacelib:evaluate\n  exact: [params_k]\n"
-                    "  exact_function: spacelib:exact\n")
+    module = _space(
+        write_space,
+        "  type: python\n  function: spacelib:evaluate\n  exact: [params_k]\n"
+        "  exact_function: spacelib:exact\n",
+    )
     assert measure(build_evaluator(module), CONFIG, ["score"]).ok
 
 
 @pytest.mark.parametrize(
     "yaml_text, message",
     [
-        ("  type: python\n  function: nomodule_xyz:f\n", "evaluator.function: cannot import module 'nomodule_xyz'"),
-        ("  type: python\n  function: spacelib.py:nope\n", "evaluator.function: 'spacelib.py' has no function 'nope'"),
+        (
+            "  type: python\n  function: nomodule_xyz:f\n",
+            "evaluator.function: cannot import module 'nomodule_xyz'",
+        ),
+        (
+            "  type: python\n  function: spacelib.py:nope\n",
+            "evaluator.function: 'spacelib.py' has no function 'nope'",
+        ),
         ("  type: python\n  function: missing.py:f\n", "evaluator.function: no such file"),
         ("  type: python\n  function: justaname\n", "must be 'module:function'"),
-        ("  type: python\n  function: spacelib.py:evaluate\n  exact: [params_k]\n",
-         "evaluator.exact: needs evaluator.exact_function"),
-        ("  type: python\n  function: spacelib.py:evaluate\n  colour: red\n", "evaluator.colour: unknown field"),
+        (
+            "  type: python\n  function: spacelib.py:evaluate\n  exact: [params_k]\n",
+            "evaluator.exact: needs evaluator.exact_function",
+        ),
+        (
+            "  type: python\n  function: spacelib.py:evaluate\n  colour: red\n",
+            "evaluator.colour: unknown field",
+        ),
         ("  type: magic\n", "evaluator.type: must be one of python, command, table, got 'magic'"),
-        ("  type: python\n  function: spacelib.py:evaluate\n  metrics: [score]\n",
-         "objectives[1].name: 'cost' is not a metric of the python evaluator"),
+        (
+            "  type: python\n  function: spacelib.py:evaluate\n  metrics: [score]\n",
+            "objectives[1].name: 'cost' is not a metric of the python evaluator",
+        ),
     ],
 )
 def test_python_setup_errors(write_space, yaml_text, message):
-    text = TOY.split("evaluator:")[0].replace('  - "params_k <= 50"\n', "") + "evaluator:\n" + yaml_text
+    text = (
+        TOY.split("evaluator:")[0].replace('  - "params_k <= 50"\n', "")
+        + "evaluator:\n"
+        + yaml_text
+    )
     definition = load_space_file(write_space(text), "space.yaml")
     with pytest.raises(EvaluatorError, match=re.escape(message)) as info:
         build_evaluator(definition)
@@ -90,12 +114,17 @@ if mode == "relu" and c["embed"] == 32:
 if mode == "relu" and c["embed"] == 24:
     print("not json at all"); sys.exit(0)
 print("log line before the result")
-print(json.dumps({"score": c["embed"] / 8, "cost": len(c["heads"]), "space": payload["space"] == "toy"}))
+same = payload["space"] == "toy"
+print(json.dumps({"score": c["embed"] / 8, "cost": len(c["heads"]), "space": same}))
 """
+
 
 def _command_space(write_space, tmp_path, timeout=1.0):
     (tmp_path / "board.py").write_text(SCRIPT)
-    text = PLAIN_TOY + f"evaluator:\n  type: command\n  argv: ['{{python}}', board.py]\n  timeout: {timeout}\n"
+    text = (
+        PLAIN_TOY
+        + f"evaluator:\n  type: command\n  argv: ['{{python}}', board.py]\n  timeout: {timeout}\n"
+    )
     return build_evaluator(load_space_file(write_space(text), "space.yaml"))
 
 
@@ -133,14 +162,29 @@ def test_command_that_cannot_start(write_space):
 def test_nb201_table_gives_the_published_values():
     definition = load_space("nb201")
     evaluator = build_evaluator(definition)
-    best = {"op0": "nor_conv_3x3", "op1": "nor_conv_3x3", "op2": "nor_conv_3x3",
-            "op3": "skip_connect", "op4": "nor_conv_3x3", "op5": "skip_connect"}
-    arch0 = {"op0": "avg_pool_3x3", "op1": "nor_conv_1x1", "op2": "skip_connect",
-             "op3": "nor_conv_1x1", "op4": "skip_connect", "op5": "skip_connect"}
+    best = {
+        "op0": "nor_conv_3x3",
+        "op1": "nor_conv_3x3",
+        "op2": "nor_conv_3x3",
+        "op3": "skip_connect",
+        "op4": "nor_conv_3x3",
+        "op5": "skip_connect",
+    }
+    arch0 = {
+        "op0": "avg_pool_3x3",
+        "op1": "nor_conv_1x1",
+        "op2": "skip_connect",
+        "op3": "nor_conv_1x1",
+        "op4": "skip_connect",
+        "op5": "skip_connect",
+    }
     metrics = evaluator.evaluate(arch0)
     assert metrics["lat_raspi4_ms"] == pytest.approx(10.48197682)
     assert metrics["lat_pixel3_ms"] == pytest.approx(3.60585)
-    assert evaluator.exact(arch0) == {"flops": pytest.approx(15.64737), "params": pytest.approx(0.129306)}
+    assert evaluator.exact(arch0) == {
+        "flops": pytest.approx(15.64737),
+        "params": pytest.approx(0.129306),
+    }
     assert evaluator.evaluate(best)["test_acc"] <= 94.37333 + 1e-9
 
 
@@ -169,12 +213,17 @@ evaluator:
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
 def test_table_with_per_layer_json_columns(write_space, tmp_path, suffix):
-    rows = "depth,width,heads,acc,ms,note\n1,8,[1],50.5,1.5,a\n2,16,\"[2, 1]\",70,3,b\n"
+    rows = 'depth,width,heads,acc,ms,note\n1,8,[1],50.5,1.5,a\n2,16,"[2, 1]",70,3,b\n'
     path = tmp_path / f"t{suffix}"
     path.write_bytes(gzip.compress(rows.encode()) if suffix.endswith(".gz") else rows.encode())
-    evaluator = build_evaluator(load_space_file(write_space(TABLE_SPACE.replace("TABLE", path.name))))
+    evaluator = build_evaluator(
+        load_space_file(write_space(TABLE_SPACE.replace("TABLE", path.name)))
+    )
     assert evaluator.metrics == ("acc", "ms")  # numeric columns that are not keys
-    assert evaluator.evaluate({"depth": 2, "width": 16, "heads": [2, 1]}) == {"acc": 70.0, "ms": 3.0}
+    assert evaluator.evaluate({"depth": 2, "width": 16, "heads": [2, 1]}) == {
+        "acc": 70.0,
+        "ms": 3.0,
+    }
     result = measure(evaluator, {"depth": 2, "width": 8, "heads": [2, 1]}, ["acc", "ms"])
     assert result.status == "failed"
     assert result.error == "not in table " + path.name + ": depth=2, width=8, heads=[2, 1]"
@@ -183,10 +232,17 @@ def test_table_with_per_layer_json_columns(write_space, tmp_path, suffix):
 @pytest.mark.parametrize(
     "rows, extra, message",
     [
-        ("depth,width,heads,acc,ms\n1,8,[1],1,1\n1,8,[1],2,2\n", "", "has two rows (lines 2 and 3)"),
+        (
+            "depth,width,heads,acc,ms\n1,8,[1],1,1\n1,8,[1],2,2\n",
+            "",
+            "has two rows (lines 2 and 3)",
+        ),
         ("depth,width,acc,ms\n1,8,1,1\n", "", "evaluator.key.heads: column 'heads' not in"),
-        ("depth,width,heads,acc,ms\n1,8,[1],1,1\n", "  metrics: [acc, ms, nope]\n",
-         "evaluator.metrics: 'nope' is not a numeric column"),
+        (
+            "depth,width,heads,acc,ms\n1,8,[1],1,1\n",
+            "  metrics: [acc, ms, nope]\n",
+            "evaluator.metrics: 'nope' is not a numeric column",
+        ),
         ("depth,width,heads,acc,ms\n1,8,1,1,1\n", "", "must hold JSON lists"),
     ],
 )
@@ -199,7 +255,9 @@ def test_table_setup_errors(write_space, tmp_path, rows, extra, message):
 
 def test_missing_table_file(write_space):
     definition = load_space_file(write_space(TABLE_SPACE.replace("TABLE", "absent.csv")), "s.yaml")
-    with pytest.raises(EvaluatorError, match="s.yaml: evaluator.path: no such file, got 'absent.csv'"):
+    with pytest.raises(
+        EvaluatorError, match="s.yaml: evaluator.path: no such file, got 'absent.csv'"
+    ):
         build_evaluator(definition)
 
 

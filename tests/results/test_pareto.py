@@ -61,4 +61,5 @@ def test_maximized_objectives_are_negated():
     assert non_dominated(F).tolist() == [True, True, False]
     ideal = F.min(axis=0)
     assert normalized_hypervolume(F, reference_point(F), ideal) == pytest.approx(
-        (10 * 1 + 10 * 4) / (20 * 4))
+        (10 * 1 + 10 * 4) / (20 * 4)
+    )

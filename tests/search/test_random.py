@@ -82,7 +82,9 @@ def test_same_seed_same_proposals_other_seed_differs():
 
     def first(seed):
         tactic = make_tactic(definition, evaluator)
-        return [p.hash for p in tactic.propose(History(definition.space), 10, iteration_rng(seed, 0))]
+        return [
+            p.hash for p in tactic.propose(History(definition.space), 10, iteration_rng(seed, 0))
+        ]
 
     assert first(0) == first(0)
     assert first(0) != first(1)

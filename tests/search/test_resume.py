@@ -18,18 +18,27 @@ from nas_search.results.journal import JOURNAL, read_journal
 from nas_search.results.tables import WALL_CLOCK
 from tests.conftest import TOY
 
-SPACE = TOY.replace("search: {budget: 12, batch: 4, seed: 3}", "search: {budget: 40, batch: 6, seed: 11}")
+SPACE = TOY.replace(
+    "search: {budget: 12, batch: 4, seed: 3}", "search: {budget: 40, batch: 6, seed: 11}"
+)
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TOY_DELAY": "0.1"}
-    return subprocess.Popen([sys.executable, "-m", "nas_search", *args, "-q"], cwd=cwd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nas_search", *args, "-q"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _stable(records):
     drop = set(WALL_CLOCK)
-    return [json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in records]
+    return [
+        json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in records
+    ]
 
 
 def test_sigkill_at_random_points_then_resume(write_space, tmp_path):

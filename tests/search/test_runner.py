@@ -57,10 +57,16 @@ def test_failed_evaluations_are_recorded_and_do_not_count(write_space, tmp_path)
 
 def test_an_evaluator_that_always_fails_stops_the_run(write_space, tmp_path):
     (tmp_path / "broken.py").write_text("def f(config):\n    raise OSError('no device')\n")
-    text = TOY.split("constraints:")[0] + "objectives:" + TOY.split("objectives:")[1].split(
-        "evaluator:")[0] + "evaluator: {type: python, function: broken.py:f}\nsearch: {max_failures: 3}\n"
+    text = (
+        TOY.split("constraints:")[0]
+        + "objectives:"
+        + TOY.split("objectives:")[1].split("evaluator:")[0]
+        + "evaluator: {type: python, function: broken.py:f}\nsearch: {max_failures: 3}\n"
+    )
     definition = load_space_file(write_space(text))
-    with pytest.raises(SearchStopped, match="3 evaluations in a row failed; the last: OSError: no device"):
+    with pytest.raises(
+        SearchStopped, match="3 evaluations in a row failed; the last: OSError: no device"
+    ):
         _run(definition, tmp_path / "run")
     records, _ = read_journal(tmp_path / "run" / JOURNAL)
     assert sum(r["type"] == "evaluation" for r in records) == 3  # all on disk
