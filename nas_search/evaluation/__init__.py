@@ -82,16 +82,9 @@ def build_evaluator(definition: SpaceDefinition) -> Evaluator:
         exact_function = load_function(
             spec.exact_function, definition.base_dir, f"{where}evaluator.exact_function: "
         )
-    metrics = spec.metrics
-    if metrics is None and spec.type != "table":
-        names = [o.name for o in definition.objectives] + list(spec.exact)
-        metrics = list(dict.fromkeys(names))
-    evaluator = entry.factory(spec, definition, where, metrics, exact_function)
-    if (
-        evaluator.exact_metrics
-        and exact_function is None
-        and not isinstance(evaluator, TableEvaluator)
-    ):
+    evaluator = entry.factory(spec, definition, where, spec.metrics, exact_function)
+    computes_exact = getattr(evaluator, "computes_exact", False)
+    if evaluator.exact_metrics and exact_function is None and not computes_exact:
         raise EvaluatorError(
             f"{where}evaluator.exact: needs evaluator.exact_function to compute "
             f"{', '.join(evaluator.exact_metrics)}"
@@ -106,11 +99,19 @@ def build_evaluator(definition: SpaceDefinition) -> Evaluator:
     return evaluator
 
 
+def _declared(spec: Any, definition: SpaceDefinition) -> list[str]:
+    """Metrics of an evaluator that cannot list them itself: as given, else the objectives and
+    exact metrics."""
+    if spec.metrics is not None:
+        return list(spec.metrics)
+    return list(dict.fromkeys([o.name for o in definition.objectives] + list(spec.exact)))
+
+
 @register_evaluator("python", PythonSpec, "a Python function of the config dict")
 def _python(
     spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
 ) -> Evaluator:
-    return PythonEvaluator(spec, definition.base_dir, where, metrics, exact)
+    return PythonEvaluator(spec, definition.base_dir, where, _declared(spec, definition), exact)
 
 
 @register_evaluator(
@@ -119,7 +120,9 @@ def _python(
 def _command(
     spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
 ) -> Evaluator:
-    return CommandEvaluator(spec, definition.base_dir, where, metrics, exact, definition.name)
+    return CommandEvaluator(
+        spec, definition.base_dir, where, _declared(spec, definition), exact, definition.name
+    )
 
 
 @register_evaluator("table", TableSpec, "a lookup table (CSV or CSV.gz) keyed by parameters")

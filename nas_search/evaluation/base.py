@@ -35,6 +35,9 @@ class Evaluator(Protocol):
 class BaseEvaluator:
     """Shared plumbing: declared metrics and an optional exact-metrics function."""
 
+    #: True where the evaluator computes its exact metrics without an ``exact_function``
+    computes_exact = False
+
     def __init__(
         self,
         metrics: Sequence[str],

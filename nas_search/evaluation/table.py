@@ -39,6 +39,8 @@ def _normal(value: Any) -> Any:
 
 
 class TableEvaluator(BaseEvaluator):
+    computes_exact = True  # exact metrics are looked up like the others
+
     def __init__(
         self,
         spec: TableSpec,

@@ -74,10 +74,7 @@ class History:
     seen: set[bytes] = field(default_factory=set)
     next_id: int = 0
     next_iteration: int = 0
-
-    @property
-    def successes(self) -> int:
-        return sum(1 for e in self.evaluations if e.ok)
+    successes: int = 0
 
     @property
     def failures(self) -> int:
@@ -111,6 +108,7 @@ class History:
     def add_evaluation(self, evaluation: Evaluation) -> None:
         self.pending = [p for p in self.pending if p[0] != evaluation.id]
         self.evaluations.append(evaluation)
+        self.successes += evaluation.ok
 
     @classmethod
     def from_records(cls, space: SearchSpace, records: Iterable[Mapping[str, Any]]) -> History:
