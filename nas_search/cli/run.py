@@ -15,7 +15,7 @@ from nas_search.cli.output import frame_table, stderr, stdout
 from nas_search.config import override_settings
 from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
-from nas_search.results.rundir import load_run, new_run_dir, write_run_file
+from nas_search.results.rundir import create_run, load_run
 from nas_search.results.tables import describe
 from nas_search.search import Evaluation, History, run_search
 from nas_search.search.tactic import require_tactic
@@ -76,8 +76,7 @@ def run(
     require_tactic(definition.settings.tactic, flag)
     evaluator = build_evaluator(definition)
     if resume is None:
-        run_dir = new_run_dir(definition.name, out)
-        write_run_file(run_dir, definition)
+        run_dir = create_run(definition, out)
     budget_ = definition.settings.budget
     previous = signal.signal(signal.SIGTERM, _sigterm)
     progress = Progress(

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
+
+from nas_search.config import EvaluatorSection
 
 
-class EvaluatorSpec(BaseModel):
+class EvaluatorSpec(EvaluatorSection):
+    """The shared fields, closed: each evaluator's spec adds its own and nothing else passes."""
+
     model_config = ConfigDict(extra="forbid")
-    type: StrictStr
-    metrics: list[StrictStr] | None = Field(
-        None, description="metrics it returns (default: the objectives and exact metrics)"
-    )
-    exact: list[StrictStr] = Field(
-        default_factory=list,
-        description="metrics computed exactly without measuring (usable in constraints)",
-    )
     exact_function: StrictStr | None = Field(
         None, description="'module:function' returning the exact metrics of a config"
     )

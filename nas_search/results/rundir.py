@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
@@ -23,22 +24,30 @@ SPACE_COPY = "space.yaml"
 _PACKAGES = ("numpy", "pandas", "pymoo", "pydantic", "PyYAML", "scikit-learn", "xgboost", "torch")
 
 
-def new_run_dir(space_name: str, out: Path | None, root: Path = Path("results")) -> Path:
-    """``out`` (which must not hold a run yet) or a fresh ``results/<space>-<time>/``."""
+def create_run(definition: SpaceDefinition, out: Path | None, root: Path = Path("results")) -> Path:
+    """Make the run directory: ``out`` (which must not hold a run yet) or a fresh
+    ``results/<space>-<time>/``. ``run.yaml`` is written last, so a directory either holds a
+    whole run or no run at all, whenever the process is killed."""
     if out is not None:
         out = Path(out)
         if (out / JOURNAL).exists() or (out / RUN_FILE).exists():
             raise ResultsError(f"--out: {out} already holds a run; resume it with --resume {out}")
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = root / f"{space_name}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    path.mkdir(parents=True)
-    return path
+        if out.exists():
+            _write_run_files(out, definition)
+            return out
+        final = out
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        final, k = root / f"{definition.name}-{stamp}", 1
+        while final.exists():
+            k += 1
+            final = root / f"{definition.name}-{stamp}-{k}"
+    staging = final.with_name(f".{final.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    _write_run_files(staging, definition)
+    os.rename(staging, final)
+    return final
 
 
 def versions() -> dict[str, str]:
@@ -61,13 +70,11 @@ def machine() -> dict[str, Any]:
     }
 
 
-def write_run_file(
-    run_dir: Path, definition: SpaceDefinition, argv: list[str] | None = None
-) -> None:
+def _write_run_files(run_dir: Path, definition: SpaceDefinition) -> None:
     info = {
         "nas_search": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "command": " ".join(argv if argv is not None else sys.argv),
+        "command": " ".join(sys.argv),
         "space_file": str(definition.path.resolve()) if definition.path else None,
         "base_dir": str(definition.base_dir),
         "space_hash": definition.fingerprint,
@@ -76,9 +83,9 @@ def write_run_file(
         "versions": versions(),
         "machine": machine(),
     }
-    write_atomic(run_dir / RUN_FILE, yaml.safe_dump(info, sort_keys=False, allow_unicode=True))
     if definition.path is not None and definition.path.is_file():
         write_atomic(run_dir / SPACE_COPY, definition.path.read_text(encoding="utf-8"))
+    write_atomic(run_dir / RUN_FILE, yaml.safe_dump(info, sort_keys=False, allow_unicode=True))
 
 
 def read_run_file(run_dir: Path) -> dict[str, Any]:

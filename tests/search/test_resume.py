@@ -24,7 +24,7 @@ SPACE = TOY.replace(
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TOY_DELAY": "0.1"}
+    env = {**os.environ, "TOY_DELAY": "0.05"}
     return subprocess.Popen(
         [sys.executable, "-m", "nas_search", *args, "-q"],
         cwd=cwd,
@@ -41,33 +41,45 @@ def _stable(records):
     ]
 
 
+def _records(run: Path) -> list[dict]:
+    return read_journal(run / JOURNAL)[0]
+
+
 def test_sigkill_at_random_points_then_resume(write_space, tmp_path):
     write_space(SPACE)
     reference = _cli("run", "--space", "space.yaml", "--out", "ref", cwd=tmp_path)
     assert reference.wait(timeout=120) == 0, reference.stderr.read().decode()
 
     rng = random.Random(2026)
-    kills, finished = 0, False
+    killed = tmp_path / "killed"
+    kills, mid_run_kills, finished = 0, 0, False
     args = ["run", "--space", "space.yaml", "--out", "killed"]
     seen: list[str] = []
-    for _ in range(60):
+    for _ in range(80):
         process = _cli(*args, cwd=tmp_path)
-        try:
-            process.wait(timeout=rng.uniform(0.4, 1.8))
-            code = process.returncode
-            assert code == 0, process.stderr.read().decode()
+        if rng.random() < 0.2:  # during start-up
+            time.sleep(rng.uniform(0.05, 0.6))
+        else:  # after a random number of new journal records, plus a random sliver of time
+            target = len(seen) + rng.randint(1, 6)
+            while process.poll() is None and len(_records(killed)) < target:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.06))
+        if process.poll() is not None:
+            assert process.returncode == 0, process.stderr.read().decode()
             finished = True
             break
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
-            kills += 1
-        args = ["run", "--resume", "killed"]
-        records, _ = read_journal(tmp_path / "killed" / JOURNAL)
-        now = _stable(records)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+        if (killed / "run.yaml").exists():
+            args = ["run", "--resume", "killed"]
+        else:  # it died before the run existed: nothing to resume, start it again
+            assert not killed.exists() or not any(killed.iterdir())
+        now = _stable(_records(killed))
         assert now[: len(seen)] == seen  # nothing on disk is ever lost or rewritten
+        mid_run_kills += 0 < len(now) and len(now) > len(seen)
         seen = now
-    assert finished and kills >= 8, (finished, kills)
+    assert finished and mid_run_kills >= 5, (finished, kills, mid_run_kills)
 
     ref_records, _ = read_journal(tmp_path / "ref" / JOURNAL)
     got_records, _ = read_journal(tmp_path / "killed" / JOURNAL)
