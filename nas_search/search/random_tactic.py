@@ -22,16 +22,22 @@ MAX_DRAWS = 200  # rounds of rejection sampling before a large space is declared
 class RandomTactic:
     def __init__(self, definition: SpaceDefinition, evaluator: Evaluator) -> None:
         self.space = definition.space
+        self.batch = definition.settings.batch
         self.exact = evaluator.exact if self.space.needs_metrics else None
         self._all: np.ndarray | None = None
         self._feasible: np.ndarray | None = None  # -1 unknown, 0 no, 1 yes
 
-    def propose(self, history: History, n: int, rng: np.random.Generator) -> list[Proposal]:
+    def propose(self, history: History, limit: int, rng: np.random.Generator) -> list[Proposal]:
+        vectors = self.feasible_unseen(history, min(self.batch, limit), rng)
+        return [Proposal.of(self.space, v) for v in vectors]
+
+    def feasible_unseen(self, history: History, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Up to ``n`` distinct feasible sub-networks never proposed, uniformly at random."""
         if self.space.cardinality() <= ENUMERATION_LIMIT:
             vectors = self._walk(history, n, rng)
         else:
             vectors = self._draw(history, n, rng)
-        return [Proposal.of(self.space, v) for v in vectors]
+        return np.array(vectors, dtype=np.int64).reshape(-1, self.space.n_genes)
 
     def _walk(self, history: History, n: int, rng: np.random.Generator) -> list[np.ndarray]:
         if self._all is None:

@@ -45,6 +45,9 @@ def run_search(
     journal = Journal(run_dir / JOURNAL)
     history = History.from_records(definition.space, journal.records)
     tactic = make_tactic(definition, evaluator)
+    states = [r["state"] for r in journal.records if r.get("type") == "batch" and "state" in r]
+    if states and hasattr(tactic, "restore"):
+        tactic.restore(states[-1])
     failures_in_row = 0
     exhausted = False
     try:
@@ -55,11 +58,17 @@ def run_search(
                     break
                 iteration = history.next_iteration
                 rng = iteration_rng(settings.seed, iteration)
-                proposals = tactic.propose(history, min(settings.batch, remaining), rng)
+                proposals = tactic.propose(history, remaining, rng)[:remaining]
                 if not proposals:
                     exhausted = True
                     break
-                journal.append(history.add_batch(iteration, proposals))
+                record = history.add_batch(iteration, proposals)
+                if hasattr(tactic, "state"):
+                    record["state"] = tactic.state()
+                info = getattr(tactic, "info", None)
+                if info:
+                    record["info"] = info
+                journal.append(record)
             for ident, iteration, proposal in list(history.pending):
                 measurement = measure(evaluator, proposal.config, required)
                 evaluation = Evaluation(

@@ -14,10 +14,14 @@ from nas_search.search.history import History, Proposal
 
 
 class Tactic(Protocol):
-    """Chooses up to ``n`` never-proposed, feasible sub-networks; fewer (or none) means the
-    space has no more to give. All randomness comes from ``rng``."""
+    """Chooses the next batch: never-proposed, feasible sub-networks, at most ``limit`` (the
+    budget left); none means the space has no more to give. All randomness comes from ``rng``.
 
-    def propose(self, history: History, n: int, rng: np.random.Generator) -> list[Proposal]: ...
+    A tactic may also have ``state()`` (JSON-able, journaled with each batch), ``restore(state)``
+    (called with the last journaled state when a run resumes) and an ``info`` dict (journaled
+    with the batch: predictor choices and scores)."""
+
+    def propose(self, history: History, limit: int, rng: np.random.Generator) -> list[Proposal]: ...
 
 
 TacticFactory = Callable[[SpaceDefinition, Evaluator], Tactic]
@@ -33,14 +37,14 @@ def register_tactic(name: str, summary: str) -> Callable[[TacticFactory], Tactic
 
 
 def list_tactics() -> dict[str, str]:
-    return {name: summary for name, (_, summary) in _TACTICS.items()}
+    return {name: _TACTICS[name][1] for name in sorted(_TACTICS)}
 
 
 def require_tactic(name: str, where: str) -> TacticFactory:
     """The factory of tactic ``name``; ``where`` prefixes the error (a file field or a flag)."""
     entry = _TACTICS.get(name)
     if entry is None:
-        choices = ", ".join(_TACTICS)
+        choices = ", ".join(sorted(_TACTICS))
         raise UsageError(f"{where}: must be one of {choices}, got {name!r}")
     return entry[0]
 

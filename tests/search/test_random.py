@@ -13,7 +13,12 @@ from nas_search.search.tactic import iteration_rng
 from nas_search.space import ENUMERATION_LIMIT
 
 
+def _batch(definition, n):
+    return definition.with_settings(definition.settings.model_copy(update={"batch": n}))
+
+
 def _propose_all(definition, n, rounds):
+    definition = _batch(definition, n)
     evaluator = build_evaluator(definition)
     tactic = make_tactic(definition, evaluator)
     history = History(definition.space)
@@ -77,7 +82,7 @@ evaluator: {type: python, function: spacelib.py:evaluate}
 
 
 def test_same_seed_same_proposals_other_seed_differs():
-    definition = load_space("nb201")
+    definition = _batch(load_space("nb201"), 10)
     evaluator = build_evaluator(definition)
 
     def first(seed):
@@ -91,7 +96,7 @@ def test_same_seed_same_proposals_other_seed_differs():
 
 
 def test_random_walk_is_uniform():
-    definition = load_space("nb201")
+    definition = _batch(load_space("nb201"), 25)
     evaluator = build_evaluator(definition)
     tactic = make_tactic(definition, evaluator)
     counts = np.zeros(5)

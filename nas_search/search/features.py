@@ -1,0 +1,83 @@
+"""Predictor features of sub-networks, derived from the space.
+
+One-hot for categoricals, values scaled to [0, 1] for ordinals and integers, per-layer genes of
+active layers only (inactive ones are 0), per-layer aggregates (sum and mean over the active
+layers, category counts) that generalize across depths, and the evaluator's exact metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from nas_search.space import Choices, Parameter, SearchSpace
+
+
+def _numeric(p: Parameter) -> bool:
+    if isinstance(p.domain, Choices):
+        return p.kind != "categorical" and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in p.domain.values
+        )
+    return p.domain is not None
+
+
+class FeatureMap:
+    """``transform(vectors)`` -> features; ``exact(vectors)`` gives exact-metric columns."""
+
+    def __init__(
+        self, space: SearchSpace, exact: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> None:
+        self.space = space
+        self.exact = exact
+        self.names: list[str] = []
+        for p in space.parameters:
+            if p.domain is None:
+                continue
+            layers = p.per_layer is not None
+            width = space.slots[p.name].stop - space.slots[p.name].start
+            if _numeric(p):
+                self.names += [f"{p.name}[{k}]" for k in range(width)] if layers else [p.name]
+                if layers:
+                    self.names += [f"sum({p.name})", f"mean({p.name})"]
+            else:
+                values = list(p.domain.values)
+                for k in range(width):
+                    prefix = f"{p.name}[{k}]" if layers else p.name
+                    self.names += [f"{prefix}={v}" for v in values]
+                if layers:
+                    self.names += [f"count({p.name}={v})" for v in values]
+
+    def transform(self, vectors: np.ndarray, exact_values: np.ndarray | None = None) -> np.ndarray:
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.int64))
+        mask = self.space.active_mask(vectors)
+        columns: list[np.ndarray] = []
+        for p in self.space.parameters:
+            if p.domain is None:
+                continue
+            s = self.space.slots[p.name]
+            genes, active = vectors[:, s], mask[:, s]
+            if _numeric(p):
+                values = np.asarray(p.domain.lookup(genes), dtype=float)
+                lo, hi = values_range(p)
+                scaled = np.where(active, (values - lo) / (hi - lo) if hi > lo else 0.0, 0.0)
+                columns.append(scaled)
+                if p.per_layer is not None:
+                    count = np.maximum(active.sum(axis=1, keepdims=True), 1)
+                    total = scaled.sum(axis=1, keepdims=True)
+                    columns += [total / scaled.shape[1], total / count]
+            else:
+                size = p.domain.size
+                onehot = (genes[:, :, None] == np.arange(size)) & active[:, :, None]
+                columns.append(onehot.reshape(len(vectors), -1).astype(float))
+                if p.per_layer is not None:
+                    columns.append(onehot.sum(axis=1) / genes.shape[1])
+        if exact_values is not None and exact_values.size:
+            columns.append(np.asarray(exact_values, dtype=float))
+        return np.hstack(columns)
+
+
+def values_range(p: Parameter) -> tuple[float, float]:
+    assert p.domain is not None
+    values = np.asarray(list(p.domain.values), dtype=float)
+    return float(values.min()), float(values.max())

@@ -1,0 +1,172 @@
+"""The ``linas`` tactic: NSGA-II (or another pymoo algorithm) over lightly trained predictors,
+refitted on every real evaluation so far, choosing each batch from the predicted front.
+
+1. A space-filling initial design of ``initial`` feasible sub-networks (maximin in feature
+   space over a random pool).
+2. Then each iteration: fit the predictors; run the algorithm for a few generations on the
+   predicted objectives (exact ones computed), starting from the previous iteration's final
+   population (re-scored by the new predictors) plus the measured front; choose the batch
+   (:func:`~nas_search.search.selection.select_batch`) among never-proposed feasible genomes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nas_search.config import SpaceDefinition
+from nas_search.encoding import vector_key
+from nas_search.evaluation import Evaluator
+from nas_search.results.pareto import non_dominated
+from nas_search.search.algorithms import (
+    make_algorithm,
+    make_problem,
+    population_size,
+    set_scores,
+)
+from nas_search.search.history import History, Proposal
+from nas_search.search.random_tactic import RandomTactic
+from nas_search.search.selection import maximin, select_batch
+from nas_search.search.surrogate import Surrogate
+from nas_search.search.tactic import register_tactic
+
+GENERATIONS = 25  # generations of the algorithm on predictions, per iteration
+POOL = 300  # predicted candidates considered by the batch selection
+DESIGN_POOL = 30  # random feasible samples per initial point, to spread the design
+
+
+class LinasTactic:
+    def __init__(self, definition: SpaceDefinition, evaluator: Evaluator) -> None:
+        self.definition = definition
+        self.space = definition.space
+        self.settings = definition.settings
+        self.objectives = definition.objectives
+        self.signs = np.array([o.sign for o in self.objectives])
+        self.surrogate = Surrogate(definition, evaluator, self.settings.predictor)
+        self.sampler = RandomTactic(definition, evaluator)
+        self.exact = evaluator.exact if self.space.needs_metrics else None
+        self.population: np.ndarray | None = None
+        self.info: dict[str, Any] = {}
+        self.warm: tuple[np.ndarray, np.ndarray] | None = None  # extra training data
+
+    # state kept in the journal, so that a resumed run continues exactly ----------------------
+    def state(self) -> dict[str, Any]:
+        return {"population": None if self.population is None else self.population.tolist()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        population = state.get("population")
+        self.population = None if population is None else np.asarray(population, dtype=np.int64)
+
+    # ----------------------------------------------------------------------------------------
+    def propose(self, history: History, limit: int, rng: np.random.Generator) -> list[Proposal]:
+        measured = [e for e in history.evaluations if e.ok]
+        self.info = {}
+        if len(measured) < self.settings.initial:
+            return self._design(history, min(self.settings.initial - len(measured), limit), rng)
+        vectors = np.array([e.proposal.vector for e in measured])
+        values = np.array([[e.metrics[o.name] for o in self.objectives] for e in measured])
+        if self.warm is not None:
+            vectors, values = np.vstack([self.warm[0], vectors]), np.vstack([self.warm[1], values])
+        seed = int(rng.integers(0, 2**31 - 1))
+        self.info["predictors"] = self.surrogate.fit(vectors, values, seed)
+        archive = self._optimize(history, vectors, values * self.signs, rng, seed)
+        if not archive:
+            return self._design(history, min(self.settings.batch, limit), rng)
+        X = np.array([a[0] for a in archive])
+        mean = np.array([a[1] for a in archive])
+        std = np.array([a[2] for a in archive])
+        keep = _best_layers(mean, POOL)
+        X, mean, std = X[keep], mean[keep], std[keep]
+        picks = select_batch(values * self.signs, mean, std, min(self.settings.batch, limit))
+        return [self._proposal(X[k], mean[k], std[k]) for k in picks]
+
+    def _proposal(self, vector: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Proposal:
+        predicted, uncertainty = {}, {}
+        for k, o in enumerate(self.objectives):
+            predicted[o.name] = float(f"{self.signs[k] * mean[k]:.10g}")
+            uncertainty[o.name] = float(f"{std[k]:.10g}")
+        return Proposal.of(self.space, vector, predicted=predicted, uncertainty=uncertainty)
+
+    def _design(self, history: History, n: int, rng: np.random.Generator) -> list[Proposal]:
+        """``n`` feasible never-proposed sub-networks spread out in feature space."""
+        pool = self.sampler.feasible_unseen(history, n * DESIGN_POOL, rng)
+        if len(pool) == 0:
+            return []
+        features = self.surrogate.features.transform(pool)
+        picks = maximin(features, n, int(rng.integers(0, len(pool))))
+        return [Proposal.of(self.space, pool[k]) for k in picks]
+
+    def _optimize(
+        self,
+        history: History,
+        vectors: np.ndarray,
+        measured_min: np.ndarray,
+        rng: np.random.Generator,
+        seed: int,
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        from pymoo.core.termination import NoTermination
+
+        name = self.settings.algorithm
+        n_obj = len(self.objectives)
+        size = population_size(name, self.settings.population, n_obj)
+        start = self._start(vectors, measured_min, size, history, rng)
+        algorithm = make_algorithm(name, self.space, n_obj, self.settings.population, start)
+        algorithm.setup(
+            make_problem(self.space, n_obj, name),
+            termination=NoTermination(),
+            seed=seed,
+            verbose=False,
+        )
+        archive: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for _ in range(GENERATIONS):
+            pop = algorithm.ask()
+            X = self.space.canonical(np.round(pop.get("X")).astype(np.int64))
+            mean, std, broken = self.surrogate.predict(X)
+            violations = np.array([len(v) for v in self.space.violations(X, self.exact)])
+            violations = violations + broken
+            set_scores(name, pop, mean, violations)
+            algorithm.tell(infills=pop)
+            for x, m, s, bad in zip(X, mean, std, violations, strict=True):
+                if not bad and not history.is_seen(x):
+                    archive.setdefault(vector_key(x), (x, m, s))
+        final = algorithm.pop.get("X") if algorithm.pop is not None else start
+        self.population = self.space.canonical(np.round(final).astype(np.int64))
+        return list(archive.values())
+
+    def _start(
+        self,
+        vectors: np.ndarray,
+        measured_min: np.ndarray,
+        size: int,
+        history: History,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Previous population, the measured front, then random feasible genomes: ``size`` rows."""
+        rows = [] if self.population is None else list(self.population)
+        rows += list(vectors[non_dominated(measured_min)])
+        rows += list(self.sampler.feasible_unseen(history, size, rng))
+        rows += list(vectors)
+        unique: dict[bytes, np.ndarray] = {}
+        for row in rows:
+            unique.setdefault(vector_key(row), np.asarray(row, dtype=np.int64))
+        start = np.array(list(unique.values())[:size])
+        if len(start) < size:  # a tiny space: repeat rows rather than fail
+            start = start[np.resize(np.arange(len(start)), size)]
+        return start
+
+
+def _best_layers(F: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` best rows by non-dominated rank (then in order)."""
+    if len(F) <= n:
+        return np.arange(len(F))
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    fronts = NonDominatedSorting().do(F, n_stop_if_ranked=n)
+    order = np.concatenate([np.sort(f) for f in fronts])
+    return order[:n]
+
+
+@register_tactic("linas", "NSGA-II over lightly trained predictors, refit by real evaluations")
+def _linas(definition: SpaceDefinition, evaluator: Evaluator) -> LinasTactic:
+    return LinasTactic(definition, evaluator)

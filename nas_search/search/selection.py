@@ -1,0 +1,65 @@
+"""Which predicted candidates to measure next: greedy hypervolume gain, optimistic in the
+uncertainty, with the chosen ones believed (their predicted means join the front) so that a
+batch spreads along the front's gaps instead of piling onto one spot."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nas_search.results.pareto import hypervolume, non_dominated
+
+
+def select_batch(
+    measured: np.ndarray, mean: np.ndarray, std: np.ndarray, n: int, beta: float = 1.0
+) -> list[int]:
+    """Indices of up to ``n`` candidates; all arrays in minimization form.
+
+    ``measured``: objective values measured so far; ``mean`` / ``std``: predictions for the
+    candidates. Each pick maximizes the hypervolume the front gains from the candidate's
+    optimistic value (``mean - beta * std``); where no candidate gains, the one farthest from
+    the front and the picks so far is taken.
+    """
+    if len(mean) == 0 or n <= 0:
+        return []
+    everything = np.vstack([measured, mean]) if len(measured) else mean
+    lo = everything.min(axis=0)
+    span = np.where(np.ptp(everything, axis=0) > 0, np.ptp(everything, axis=0), 1.0)
+    ref = np.full(mean.shape[1], 1.1)
+    optimistic = (mean - beta * std - lo) / span
+    believed = (mean - lo) / span
+    front = (measured - lo) / span if len(measured) else np.empty((0, mean.shape[1]))
+    front = front[non_dominated(front)] if len(front) else front
+    chosen: list[int] = []
+    remaining = list(range(len(mean)))
+    for _ in range(min(n, len(mean))):
+        base = hypervolume(front, ref) if len(front) else 0.0
+        gains = np.array(
+            [hypervolume(np.vstack([front, optimistic[k]]), ref) - base for k in remaining]
+        )
+        if gains.max() > 1e-12:
+            pick = remaining[int(np.argmax(gains))]
+        else:
+            others = np.vstack([front, believed[chosen]]) if len(chosen) else front
+            if len(others):
+                gaps = [np.min(np.linalg.norm(others - believed[k], axis=1)) for k in remaining]
+            else:
+                gaps = list(-np.sum(believed[remaining], axis=1))
+            pick = remaining[int(np.argmax(gaps))]
+        chosen.append(pick)
+        remaining.remove(pick)
+        front = np.vstack([front, believed[pick]])
+        front = front[non_dominated(front)]
+    return chosen
+
+
+def maximin(features: np.ndarray, n: int, first: int) -> list[int]:
+    """``n`` rows spread out: start at ``first``, then always the row farthest from those taken."""
+    if len(features) == 0:
+        return []
+    taken = [first]
+    distance = np.linalg.norm(features - features[first], axis=1)
+    while len(taken) < min(n, len(features)):
+        pick = int(np.argmax(distance))
+        taken.append(pick)
+        distance = np.minimum(distance, np.linalg.norm(features - features[pick], axis=1))
+    return taken

@@ -1,0 +1,99 @@
+"""Predicted objectives of sub-networks: one predictor per measured objective, exact
+objectives computed (never predicted), everything in minimization form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nas_search.config import SpaceDefinition
+from nas_search.encoding import vector_key
+from nas_search.errors import EvaluationFailed
+from nas_search.evaluation import Evaluator
+from nas_search.search.features import FeatureMap
+
+
+class ExactCache:
+    """The evaluator's exact metrics of vectors, computed once per sub-network (NaN: failed)."""
+
+    def __init__(self, definition: SpaceDefinition, evaluator: Evaluator) -> None:
+        self.space = definition.space
+        self.evaluator = evaluator
+        self.names = list(evaluator.exact_metrics)
+        self._cache: dict[bytes, np.ndarray] = {}
+
+    def __call__(self, vectors: np.ndarray) -> np.ndarray:
+        out = np.empty((len(vectors), len(self.names)))
+        for k, v in enumerate(vectors):
+            key = vector_key(v)
+            row = self._cache.get(key)
+            if row is None:
+                try:
+                    values = self.evaluator.exact(self.space.decode(v))
+                    row = np.array([float(values[m]) for m in self.names])
+                except EvaluationFailed:
+                    row = np.full(len(self.names), np.nan)
+                self._cache[key] = row
+            out[k] = row
+        return out
+
+
+class Surrogate:
+    def __init__(self, definition: SpaceDefinition, evaluator: Evaluator, predictor: str) -> None:
+        self.objectives = list(definition.objectives)
+        self.signs = np.array([o.sign for o in self.objectives])
+        self.exact = ExactCache(definition, evaluator)
+        self.features = FeatureMap(definition.space)
+        self.predictor = predictor
+        self.predicted = [
+            k for k, o in enumerate(self.objectives) if o.name not in self.exact.names
+        ]
+        self.exact_columns = {
+            k: self.exact.names.index(o.name)
+            for k, o in enumerate(self.objectives)
+            if o.name in self.exact.names
+        }
+        self.models: dict[int, Any] = {}
+
+    def _X(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        exact = self.exact(vectors) if self.exact.names else np.zeros((len(vectors), 0))
+        filled = np.nan_to_num(exact, nan=0.0)
+        if exact.size:
+            filled = np.sign(filled) * np.log1p(np.abs(filled))  # exact metrics span decades
+        return self.features.transform(vectors, filled), exact
+
+    def fit(self, vectors: np.ndarray, measured: np.ndarray, seed: int) -> dict[str, Any]:
+        """Fit on measured objective values (rows: vectors; columns: objectives, own units)."""
+        from predictors import make_predictor
+
+        X, _ = self._X(vectors)
+        info: dict[str, Any] = {}
+        for k in self.predicted:
+            # auto keeps its object: its model choice is cached per training prefix
+            model = self.models.get(k) if self.predictor == "auto" else None
+            if model is None:
+                model = make_predictor(self.predictor, seed + k)
+            model.random_state = seed + k
+            model.fit(X, self.signs[k] * measured[:, k])
+            self.models[k] = model
+            entry: dict[str, Any] = {"model": getattr(model, "choice_", self.predictor)}
+            scores = getattr(model, "scores_", None)
+            if scores:
+                entry["cv"] = {kind: s.as_dict() for kind, s in scores.items()}
+            info[self.objectives[k].name] = entry
+        return info
+
+    def predict(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean and std (minimization form) of every objective, and rows whose exact metrics
+        could not be computed."""
+        X, exact = self._X(vectors)
+        n, m = len(vectors), len(self.objectives)
+        mean, std = np.zeros((n, m)), np.zeros((n, m))
+        for k in self.predicted:
+            mu, sd = self.models[k].predict(X, return_std=True)
+            mean[:, k], std[:, k] = mu, sd
+        for k, column in self.exact_columns.items():
+            mean[:, k] = self.signs[k] * exact[:, column]
+        broken = np.isnan(exact).any(axis=1) if exact.size else np.zeros(n, dtype=bool)
+        return mean, std, broken

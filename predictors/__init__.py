@@ -1,0 +1,43 @@
+"""Surrogate models for nas-search: a leaf package (it imports nothing from nas_search).
+
+Every predictor follows scikit-learn's regressor contract (``fit(X, y)`` returns ``self``)
+and ``predict(X, return_std=True)`` returns a mean and a standard deviation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from predictors.auto import AutoPredictor
+from predictors.base import Predictor
+from predictors.ensemble import Ensemble
+from predictors.models import KINDS, Regressor
+from predictors.scoring import Score, cross_val_score, kendall_tau, score
+
+NAMES = ("auto", "ensemble", *KINDS)
+
+__all__ = [
+    "NAMES",
+    "AutoPredictor",
+    "Ensemble",
+    "Predictor",
+    "Regressor",
+    "Score",
+    "cross_val_score",
+    "kendall_tau",
+    "make_predictor",
+    "score",
+]
+
+
+def make_predictor(name: str, random_state: int | np.random.Generator | None = None) -> Any:
+    """``auto``, ``ensemble`` or one of :data:`~predictors.models.KINDS`."""
+    if name == "auto":
+        return AutoPredictor(random_state=random_state)
+    if name == "ensemble":
+        return Ensemble(random_state=random_state)
+    if name in KINDS:
+        return Regressor(name, random_state)
+    raise ValueError(f"predictor must be one of {', '.join(NAMES)}, got {name!r}")
