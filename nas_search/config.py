@@ -146,7 +146,7 @@ class EvaluatorSection(BaseModel):
 
 
 class SearchSettings(_Model):
-    tactic: StrictStr = Field("random", description="how candidates are chosen")
+    tactic: StrictStr = Field("linas", description="linas, evolutionary or random")
     algorithm: Literal[ALGORITHMS] = "nsga2"  # type: ignore[valid-type]
     population: Annotated[StrictInt, Field(ge=2)] = 50
     budget: Annotated[StrictInt, Field(ge=1, description="real evaluations to spend")] = 100
@@ -154,6 +154,11 @@ class SearchSettings(_Model):
     batch: Annotated[StrictInt, Field(ge=1)] = 10
     predictor: StrictStr = "auto"
     seed: Annotated[StrictInt, Field(ge=0)] = 0
+    warm_start: StrictStr | None = Field(
+        None,
+        description="results.csv of an earlier run on this space: its measurements train the "
+        "predictors from the start (they are not measured again nor counted)",
+    )
     max_failures: Annotated[
         StrictInt, Field(ge=1, description="stop after this many failed evaluations in a row")
     ] = 10

@@ -36,7 +36,7 @@ class AutoPredictor:
     def __init__(
         self,
         candidates: Sequence[str] = CANDIDATES,
-        folds: int = 5,
+        folds: int = 3,
         min_rows: int = 10,
         growth: float = 1.5,
         random_state: int | np.random.Generator | None = None,

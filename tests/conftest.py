@@ -31,7 +31,7 @@ evaluator:
   function: spacelib.py:evaluate
   exact: [params_k]
   exact_function: spacelib.py:exact
-search: {budget: 12, batch: 4, seed: 3}
+search: {tactic: random, budget: 12, batch: 4, seed: 3}
 """
 
 SPACELIB = """

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import typer
 
@@ -21,6 +19,7 @@ from nas_search.results.rundir import find_run_dir, load_run
 from nas_search.results.tables import (
     FORMATS,
     RESULTS,
+    configs_from_frame,
     describe,
     front_columns,
     pareto_report,
@@ -70,18 +69,6 @@ def apply_where(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     return frame[keep]
 
 
-def _config(row: pd.Series, definition: SpaceDefinition) -> dict[str, Any]:
-    config: dict[str, Any] = {}
-    for p in definition.space.parameters:
-        if p.name not in row.index:
-            continue
-        value = row[p.name]
-        if p.per_layer is not None and isinstance(value, str):
-            value = json.loads(value)
-        config[p.name] = value.item() if isinstance(value, np.generic) else value
-    return config
-
-
 def export_candidates(
     front: pd.DataFrame,
     definition: SpaceDefinition,
@@ -92,6 +79,7 @@ def export_candidates(
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     predicted_cols = [c for c in front.columns if str(c).startswith("predicted_")]
+    configs = configs_from_frame(front, definition)
     for rank, (_, row) in enumerate(front.iterrows()):
         measured = {o.name: float(row[o.name]) for o in objectives}
         predicted = {
@@ -104,7 +92,7 @@ def export_candidates(
             source["id"] = int(row["id"])
         candidate = Candidate.of(
             definition,
-            _config(row, definition),
+            configs[rank],
             measured=measured,
             predicted=predicted or None,
             source=source,

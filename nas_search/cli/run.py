@@ -46,6 +46,9 @@ def run(
     predictor: str | None = typer.Option(None, help="search.predictor"),
     seed: int | None = typer.Option(None, help="search.seed"),
     max_failures: int | None = typer.Option(None, help="search.max_failures"),
+    warm_start: Path | None = typer.Option(
+        None, help="search.warm_start: results.csv of an earlier run on this space"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Search a space; every real evaluation is journaled before the next one starts."""
@@ -59,6 +62,7 @@ def run(
         predictor=predictor,
         seed=seed,
         max_failures=max_failures,
+        warm_start=str(warm_start.resolve()) if warm_start is not None else None,
     )
     if resume is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]

@@ -32,6 +32,22 @@ def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, (list, tuple)) else value
 
 
+def configs_from_frame(frame: pd.DataFrame, definition: SpaceDefinition) -> list[dict[str, Any]]:
+    """The config of each row of a results table (per-layer columns hold JSON lists)."""
+    configs = []
+    for _, row in frame.iterrows():
+        config: dict[str, Any] = {}
+        for p in definition.space.parameters:
+            if p.name not in row.index:
+                continue
+            value = row[p.name]
+            if p.per_layer is not None and isinstance(value, str):
+                value = json.loads(value)
+            config[p.name] = value.item() if isinstance(value, np.generic) else value
+        configs.append(config)
+    return configs
+
+
 def results_frame(
     definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]
 ) -> pd.DataFrame:

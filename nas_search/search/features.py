@@ -30,6 +30,18 @@ class FeatureMap:
     ) -> None:
         self.space = space
         self.exact = exact
+        # scalar categoricals sharing one list of choices (the edges of a cell, say): how many
+        # of them take each value generalizes across positions
+        groups: dict[tuple[object, ...], list[str]] = {}
+        for p in space.parameters:
+            if (
+                p.domain is not None
+                and p.per_layer is None
+                and not _numeric(p)
+                and p.domain.size > 1
+            ):
+                groups.setdefault(tuple(p.domain.values), []).append(p.name)
+        self.groups = {g: m for g, m in groups.items() if len(m) > 1}
         self.names: list[str] = []
         for p in space.parameters:
             if p.domain is None:
@@ -47,6 +59,8 @@ class FeatureMap:
                     self.names += [f"{prefix}={v}" for v in values]
                 if layers:
                     self.names += [f"count({p.name}={v})" for v in values]
+        for group, members in self.groups.items():
+            self.names += [f"count({','.join(members)}={v})" for v in group]
 
     def transform(self, vectors: np.ndarray, exact_values: np.ndarray | None = None) -> np.ndarray:
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.int64))
@@ -72,6 +86,10 @@ class FeatureMap:
                 columns.append(onehot.reshape(len(vectors), -1).astype(float))
                 if p.per_layer is not None:
                     columns.append(onehot.sum(axis=1) / genes.shape[1])
+        for members in self.groups.values():
+            genes = np.stack([vectors[:, self.space.slots[m].start] for m in members], axis=1)
+            size = self.space.params[members[0]].domain.size  # type: ignore[union-attr]
+            columns.append((genes[:, :, None] == np.arange(size)).sum(axis=1) / len(members))
         if exact_values is not None and exact_values.size:
             columns.append(np.asarray(exact_values, dtype=float))
         return np.hstack(columns)

@@ -11,14 +11,17 @@ refitted on every real evaluation so far, choosing each batch from the predicted
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nas_search.config import SpaceDefinition
-from nas_search.encoding import vector_key
+from nas_search.encoding import config_problems, vector_key
+from nas_search.errors import UsageError
 from nas_search.evaluation import Evaluator
 from nas_search.results.pareto import non_dominated
+from nas_search.results.tables import configs_from_frame
 from nas_search.search.algorithms import (
     make_algorithm,
     make_problem,
@@ -30,6 +33,9 @@ from nas_search.search.random_tactic import RandomTactic
 from nas_search.search.selection import maximin, select_batch
 from nas_search.search.surrogate import Surrogate
 from nas_search.search.tactic import register_tactic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GENERATIONS = 25  # generations of the algorithm on predictions, per iteration
 POOL = 300  # predicted candidates considered by the batch selection
@@ -48,7 +54,7 @@ class LinasTactic:
         self.exact = evaluator.exact if self.space.needs_metrics else None
         self.population: np.ndarray | None = None
         self.info: dict[str, Any] = {}
-        self.warm: tuple[np.ndarray, np.ndarray] | None = None  # extra training data
+        self.warm = load_warm_start(definition) if self.settings.warm_start else None
 
     # state kept in the journal, so that a resumed run continues exactly ----------------------
     def state(self) -> dict[str, Any]:
@@ -64,22 +70,60 @@ class LinasTactic:
         self.info = {}
         if len(measured) < self.settings.initial:
             return self._design(history, min(self.settings.initial - len(measured), limit), rng)
-        vectors = np.array([e.proposal.vector for e in measured])
-        values = np.array([[e.metrics[o.name] for o in self.objectives] for e in measured])
-        if self.warm is not None:
-            vectors, values = np.vstack([self.warm[0], vectors]), np.vstack([self.warm[1], values])
+        vectors, values = self._training(measured)
         seed = int(rng.integers(0, 2**31 - 1))
+        self.info["training_rows"] = len(values)
         self.info["predictors"] = self.surrogate.fit(vectors, values, seed)
         archive = self._optimize(history, vectors, values * self.signs, rng, seed)
         if not archive:
             return self._design(history, min(self.settings.batch, limit), rng)
         X = np.array([a[0] for a in archive])
-        mean = np.array([a[1] for a in archive])
-        std = np.array([a[2] for a in archive])
-        keep = _best_layers(mean, POOL)
-        X, mean, std = X[keep], mean[keep], std[keep]
+        keep = _best_layers(np.array([a[1] for a in archive]), POOL)
+        X = X[keep]
+        mean, std, _ = self.surrogate.predict(X)  # the spread only for the few that compete
         picks = select_batch(values * self.signs, mean, std, min(self.settings.batch, limit))
         return [self._proposal(X[k], mean[k], std[k]) for k in picks]
+
+    def predicted_front(self, history: History, rng: np.random.Generator) -> pd.DataFrame:
+        """The run's predicted front: fitted on every measurement, searched like an iteration;
+        its never-measured members with their predicted values and uncertainty."""
+        import pandas as pd
+
+        measured = [e for e in history.evaluations if e.ok]
+        names = [o.name for o in self.objectives]
+        columns = [p.name for p in self.space.parameters] + [
+            f"{kind}_{n}" for n in names for kind in ("predicted", "uncertainty")
+        ]
+        if len(measured) < max(2, min(self.settings.initial, 5)):
+            return pd.DataFrame(columns=columns)
+        vectors, values = self._training(measured)
+        seed = int(rng.integers(0, 2**31 - 1))
+        self.surrogate.fit(vectors, values, seed)
+        archive = self._optimize(history, vectors, values * self.signs, rng, seed)
+        if not archive:
+            return pd.DataFrame(columns=columns)
+        X = np.array([a[0] for a in archive])
+        mean, std, _ = self.surrogate.predict(X)
+        front = non_dominated(mean)
+        rows = []
+        for x, m, s in zip(X[front], mean[front], std[front], strict=True):
+            config = self.space.decode(x)
+            row: dict[str, Any] = {p: _cell(config[p]) for p in config}
+            for k, n in enumerate(names):
+                row[f"predicted_{n}"] = float(f"{self.signs[k] * m[k]:.10g}")
+                row[f"uncertainty_{n}"] = float(f"{s[k]:.10g}")
+            rows.append(row)
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.sort_values(
+            f"predicted_{names[0]}", ascending=self.signs[0] > 0, kind="stable"
+        )
+
+    def _training(self, measured: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        vectors = np.array([e.proposal.vector for e in measured])
+        values = np.array([[e.metrics[o.name] for o in self.objectives] for e in measured])
+        if self.warm is not None:
+            vectors, values = np.vstack([self.warm[0], vectors]), np.vstack([self.warm[1], values])
+        return vectors, values
 
     def _proposal(self, vector: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Proposal:
         predicted, uncertainty = {}, {}
@@ -104,7 +148,7 @@ class LinasTactic:
         measured_min: np.ndarray,
         rng: np.random.Generator,
         seed: int,
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         from pymoo.core.termination import NoTermination
 
         name = self.settings.algorithm
@@ -118,18 +162,18 @@ class LinasTactic:
             seed=seed,
             verbose=False,
         )
-        archive: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        archive: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         for _ in range(GENERATIONS):
             pop = algorithm.ask()
             X = self.space.canonical(np.round(pop.get("X")).astype(np.int64))
-            mean, std, broken = self.surrogate.predict(X)
+            mean, _, broken = self.surrogate.predict(X, return_std=False)
             violations = np.array([len(v) for v in self.space.violations(X, self.exact)])
             violations = violations + broken
             set_scores(name, pop, mean, violations)
             algorithm.tell(infills=pop)
-            for x, m, s, bad in zip(X, mean, std, violations, strict=True):
+            for x, m, bad in zip(X, mean, violations, strict=True):
                 if not bad and not history.is_seen(x):
-                    archive.setdefault(vector_key(x), (x, m, s))
+                    archive.setdefault(vector_key(x), (x, m))
         final = algorithm.pop.get("X") if algorithm.pop is not None else start
         self.population = self.space.canonical(np.round(final).astype(np.int64))
         return list(archive.values())
@@ -154,6 +198,43 @@ class LinasTactic:
         if len(start) < size:  # a tiny space: repeat rows rather than fail
             start = start[np.resize(np.arange(len(start)), size)]
         return start
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+def load_warm_start(definition: SpaceDefinition) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vectors and objective values of the measured rows of an earlier run's results.csv."""
+    import pandas as pd
+
+    path = definition.settings.warm_start
+    assert path is not None
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"search.warm_start: {path}: not a readable CSV ({exc})") from None
+    names = [o.name for o in definition.objectives]
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise UsageError(f"search.warm_start: {path}: no column {missing[0]!r}")
+    if "status" in frame.columns:
+        frame = frame[frame["status"] == "ok"]
+    frame = frame[frame[names].notna().all(axis=1)]
+    vectors, values = [], []
+    for config, row in zip(
+        configs_from_frame(frame, definition), frame[names].to_numpy(float), strict=True
+    ):
+        vector, problems = config_problems(definition.space, config)
+        if problems:
+            raise UsageError(
+                f"search.warm_start: {path}: a row does not fit the space: {problems[0]}"
+            )
+        vectors.append(definition.space.canonical(vector)[0])
+        values.append(row)
+    if not vectors:
+        return None
+    return np.array(vectors), np.array(values)
 
 
 def _best_layers(F: np.ndarray, n: int) -> np.ndarray:

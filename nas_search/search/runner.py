@@ -15,7 +15,7 @@ from pathlib import Path
 from nas_search.config import SpaceDefinition
 from nas_search.errors import SearchStopped
 from nas_search.evaluation import Evaluator, measure
-from nas_search.results.journal import JOURNAL, Journal
+from nas_search.results.journal import JOURNAL, Journal, write_atomic
 from nas_search.results.tables import ParetoReport, write_run_tables
 from nas_search.search.history import Evaluation, History
 from nas_search.search.tactic import iteration_rng, make_tactic
@@ -30,6 +30,7 @@ class RunOutcome:
 
 
 Callback = Callable[[Evaluation, History], None]
+PREDICTED_CSV = "predicted_pareto.csv"
 
 
 def run_search(
@@ -92,6 +93,10 @@ def run_search(
                         f"{evaluation.error}"
                     )
             write_run_tables(run_dir, definition, journal.records)
+        if hasattr(tactic, "predicted_front") and not exhausted:
+            rng = iteration_rng(settings.seed, history.next_iteration)
+            front = tactic.predicted_front(history, rng)
+            write_atomic(run_dir / PREDICTED_CSV, front.to_csv(index=False))
     except BaseException:
         write_run_tables(run_dir, definition, journal.records)  # current tables on the way out
         raise

@@ -24,9 +24,16 @@ def select_batch(
     everything = np.vstack([measured, mean]) if len(measured) else mean
     lo = everything.min(axis=0)
     span = np.where(np.ptp(everything, axis=0) > 0, np.ptp(everything, axis=0), 1.0)
-    ref = np.full(mean.shape[1], 1.1)
-    optimistic = (mean - beta * std - lo) / span
+    # the reference point: the median of what was measured, so the gain counts the better half
+    # of each objective (a front's extreme arm of tiny, useless networks gains nothing)
+    ref = (
+        (np.median(measured, axis=0) - lo) / span if len(measured) else np.full(mean.shape[1], 1.1)
+    )
     believed = (mean - lo) / span
+    optimistic = (mean - beta * std - lo) / span
+    if len(measured):  # uncertainty may buy a little beyond the best measured, not a fortune
+        best = (measured.min(axis=0) - lo) / span
+        optimistic = np.maximum(optimistic, np.minimum(believed, best - 0.05))
     front = (measured - lo) / span if len(measured) else np.empty((0, mean.shape[1]))
     front = front[non_dominated(front)] if len(front) else front
     chosen: list[int] = []

@@ -84,15 +84,19 @@ class Surrogate:
             info[self.objectives[k].name] = entry
         return info
 
-    def predict(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mean and std (minimization form) of every objective, and rows whose exact metrics
-        could not be computed."""
+    def predict(
+        self, vectors: np.ndarray, return_std: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Mean and std (minimization form; std 0 unless ``return_std``) of every objective,
+        and the rows whose exact metrics could not be computed."""
         X, exact = self._X(vectors)
         n, m = len(vectors), len(self.objectives)
         mean, std = np.zeros((n, m)), np.zeros((n, m))
         for k in self.predicted:
-            mu, sd = self.models[k].predict(X, return_std=True)
-            mean[:, k], std[:, k] = mu, sd
+            if return_std:
+                mean[:, k], std[:, k] = self.models[k].predict(X, return_std=True)
+            else:
+                mean[:, k] = self.models[k].predict(X)
         for k, column in self.exact_columns.items():
             mean[:, k] = self.signs[k] * exact[:, column]
         broken = np.isnan(exact).any(axis=1) if exact.size else np.zeros(n, dtype=bool)

@@ -14,7 +14,8 @@ from nas_search.space import ENUMERATION_LIMIT
 
 
 def _batch(definition, n):
-    return definition.with_settings(definition.settings.model_copy(update={"batch": n}))
+    update = {"batch": n, "tactic": "random"}
+    return definition.with_settings(definition.settings.model_copy(update=update))
 
 
 def _propose_all(definition, n, rounds):
@@ -76,7 +77,7 @@ constraints: ["sum(heads) < 0"]
 objectives: [{name: score, direction: maximize}]
 evaluator: {type: python, function: spacelib.py:evaluate}
 """
-    definition = load_space_file(write_space(text))
+    definition = _batch(load_space_file(write_space(text)), 5)
     with pytest.raises(SearchStopped, match="reject"):
         _propose_all(definition, 5, 1)
 

@@ -18,9 +18,8 @@ from nas_search.results.journal import JOURNAL, read_journal
 from nas_search.results.tables import WALL_CLOCK
 from tests.conftest import TOY
 
-SPACE = TOY.replace(
-    "search: {budget: 12, batch: 4, seed: 3}", "search: {budget: 40, batch: 6, seed: 11}"
-)
+SPACE = TOY.replace("budget: 12, batch: 4, seed: 3", "budget: 40, batch: 6, seed: 11")
+assert SPACE != TOY
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
