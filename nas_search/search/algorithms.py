@@ -145,6 +145,15 @@ def set_scores(algorithm_name: str, pop: Any, F: np.ndarray, violations: np.ndar
         pop.set("F", np.where(violations[:, None] > 0, PENALTY * (1 + violations[:, None]), F))
 
 
+def asked_population(asked: Any) -> Any:
+    """What ``ask()`` returned, as a population: MOEA/D asks for one individual at a time.
+    The population shares the individuals, so scores set on it reach the algorithm."""
+    from pymoo.core.individual import Individual
+    from pymoo.core.population import Population
+
+    return Population.create(asked) if isinstance(asked, Individual) else asked
+
+
 def population_size(name: str, pop_size: int, n_obj: int) -> int:
     """How many individuals an algorithm asks for at each generation."""
     if name in ("ctaea", "moead"):

@@ -18,6 +18,7 @@ from nas_search.encoding import vector_key
 from nas_search.evaluation import Evaluator
 from nas_search.search.algorithms import (
     PENALTY,
+    asked_population,
     make_algorithm,
     make_problem,
     population_size,
@@ -67,7 +68,8 @@ class EvolutionaryTactic:
         for _ in range(10_000):  # generations replayed or answered; a bound, not a budget
             if self.asked is None:
                 self.asked = self.algorithm.ask()
-            X = self.space.canonical(np.round(self.asked.get("X")).astype(np.int64))
+            pop = asked_population(self.asked)
+            X = self.space.canonical(np.round(pop.get("X")).astype(np.int64))
             violations = np.array([len(v) for v in self.space.violations(X, self.exact)])
             todo: dict[bytes, np.ndarray] = {}
             for x, bad in zip(X, violations, strict=True):
@@ -78,7 +80,7 @@ class EvolutionaryTactic:
                 picked = list(todo.values())[: min(self.settings.batch, limit)]
                 return [Proposal.of(self.space, x) for x in picked]
             F = np.array([self._scores(done.get(vector_key(x))) for x in X])
-            set_scores(self.settings.algorithm, self.asked, F, violations)
+            set_scores(self.settings.algorithm, pop, F, violations)
             self.algorithm.tell(infills=self.asked)
             self.asked = None
         return []

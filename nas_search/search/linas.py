@@ -23,6 +23,7 @@ from nas_search.evaluation import Evaluator
 from nas_search.results.pareto import non_dominated
 from nas_search.results.tables import configs_from_frame
 from nas_search.search.algorithms import (
+    asked_population,
     make_algorithm,
     make_problem,
     population_size,
@@ -68,8 +69,9 @@ class LinasTactic:
     def propose(self, history: History, limit: int, rng: np.random.Generator) -> list[Proposal]:
         measured = [e for e in history.evaluations if e.ok]
         self.info = {}
-        if len(measured) < self.settings.initial:
-            return self._design(history, min(self.settings.initial - len(measured), limit), rng)
+        known = len(measured) + (0 if self.warm is None else len(self.warm[1]))
+        if known < self.settings.initial:  # a warm start's measurements count here
+            return self._design(history, min(self.settings.initial - known, limit), rng)
         vectors, values = self._training(measured)
         seed = int(rng.integers(0, 2**31 - 1))
         self.info["training_rows"] = len(values)
@@ -119,8 +121,10 @@ class LinasTactic:
         )
 
     def _training(self, measured: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-        vectors = np.array([e.proposal.vector for e in measured])
+        vectors = np.array([e.proposal.vector for e in measured], dtype=np.int64)
         values = np.array([[e.metrics[o.name] for o in self.objectives] for e in measured])
+        vectors = vectors.reshape(len(measured), self.space.n_genes)
+        values = values.reshape(len(measured), len(self.objectives))
         if self.warm is not None:
             vectors, values = np.vstack([self.warm[0], vectors]), np.vstack([self.warm[1], values])
         return vectors, values
@@ -163,14 +167,17 @@ class LinasTactic:
             verbose=False,
         )
         archive: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-        for _ in range(GENERATIONS):
-            pop = algorithm.ask()
+        scored = 0
+        while scored < GENERATIONS * size:  # MOEA/D asks one at a time, the others a generation
+            asked = algorithm.ask()
+            pop = asked_population(asked)
+            scored += len(pop)
             X = self.space.canonical(np.round(pop.get("X")).astype(np.int64))
             mean, _, broken = self.surrogate.predict(X, return_std=False)
             violations = np.array([len(v) for v in self.space.violations(X, self.exact)])
             violations = violations + broken
             set_scores(name, pop, mean, violations)
-            algorithm.tell(infills=pop)
+            algorithm.tell(infills=asked)
             for x, m, bad in zip(X, mean, violations, strict=True):
                 if not bad and not history.is_seen(x):
                     archive.setdefault(vector_key(x), (x, m))

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from predictors import NAMES, AutoPredictor, Regressor, kendall_tau, make_predictor
+from predictors.auto import selection_rows
+from predictors.models import KINDS, RankTarget
+
+
+def _data(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 6))
+    y = 3 * X[:, 0] - 2 * X[:, 1] ** 2 + 0.5 * np.sin(6 * X[:, 2]) + 0.05 * rng.standard_normal(n)
+    return X, y
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_contract(name):
+    """Every predictor: fit returns self, predictions have the right shape, std >= 0, ranks well,
+    and the same random_state gives the same predictions."""
+    X, y = _data()
+    Xt, yt = _data(40, seed=1)
+    model = make_predictor(name, 7)
+    assert model.fit(X, y) is model
+    mean, std = model.predict(Xt, return_std=True)
+    assert mean.shape == std.shape == (40,) and np.all(std >= 0) and np.all(np.isfinite(mean))
+    assert np.array_equal(model.predict(Xt), mean)
+    assert kendall_tau(yt, mean) > 0.5, name
+    again = make_predictor(name, 7).fit(X, y).predict(Xt)
+    assert np.allclose(again, mean)
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="predictor must be one of"):
+        make_predictor("oracle")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        Regressor("oracle").fit(*_data())
+
+
+def test_kendall_tau_matches_brute_force():
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 5, 30).astype(float), rng.integers(0, 5, 30).astype(float)
+    concordant = discordant = ties_a = ties_b = 0
+    for i, j in itertools.combinations(range(30), 2):
+        s = np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])
+        concordant += s > 0
+        discordant += s < 0
+        ties_a += a[i] == a[j] and b[i] != b[j]
+        ties_b += b[i] == b[j] and a[i] != a[j]
+    tau_b = (concordant - discordant) / np.sqrt(
+        (concordant + discordant + ties_a) * (concordant + discordant + ties_b)
+    )
+    assert kendall_tau(a, b) == pytest.approx(tau_b)
+    assert kendall_tau(np.ones(5), np.arange(5.0)) == 0.0
+
+
+def test_rank_target_round_trip_and_extrapolates_monotonically():
+    y = np.array([10.0, 85, 86, 90, 91, 93, 94])
+    rank = RankTarget().fit(y)
+    assert np.allclose(rank.inverse(rank.z_train_), y)
+    z = np.linspace(-4, 4, 50)
+    assert np.all(np.diff(rank.inverse(z)) >= 0)
+    assert rank.inverse(np.array([5.0]))[0] > 94  # beyond the best seen, not clamped to it
+
+
+def test_auto_chooses_on_prefixes_so_resumes_agree():
+    X, y = _data(120)
+    assert [selection_rows(n, 10, 1.5) for n in (5, 10, 14, 15, 22, 23, 120)] == [
+        5,
+        10,
+        10,
+        15,
+        15,
+        23,
+        120,  # 10, 15, 23, 35, 53, 80, 120
+    ]
+    whole = AutoPredictor(random_state=1).fit(X, y)
+    grown = AutoPredictor(random_state=1)
+    for n in (30, 60, 90, 120):
+        grown.fit(X[:n], y[:n])
+    assert grown.choice_ == whole.choice_
+    assert np.allclose(grown.predict(X), whole.predict(X))
+    assert set(whole.scores_) == {"ridge", "gp", "extra_trees", "xgboost"}
+
+
+def test_std_grows_away_from_the_data():
+    X, y = _data(60)
+    for kind in ("gp", "ridge", "extra_trees"):
+        model = Regressor(kind, 0).fit(X, y)
+        _, near = model.predict(X[:10], return_std=True)
+        _, far = model.predict(X[:10] + 3.0, return_std=True)
+        assert far.mean() > near.mean(), kind
+
+
+def test_every_kind_is_listed():
+    assert set(KINDS) <= set(NAMES)
