@@ -87,6 +87,9 @@ BUILDERS: dict[str, Callable[[int | None], Any]] = {
 }
 
 
+EXTRAPOLATION = 0.1
+
+
 class RankTarget:
     """Targets as normal scores of their ranks, and back (linear beyond the observed range).
 
@@ -110,10 +113,14 @@ class RankTarget:
         return self
 
     def inverse(self, z: np.ndarray) -> np.ndarray:
+        """Back to target units; beyond the observed range the line of the last few points
+        goes on, but for at most ``EXTRAPOLATION`` of the observed span."""
         z = np.asarray(z, dtype=float)
         y = np.interp(z, self.z_, self.y_)
-        y = np.where(z < self.z_[0], self.y_[0] + self.low_slope_ * (z - self.z_[0]), y)
-        return np.where(z > self.z_[-1], self.y_[-1] + self.high_slope_ * (z - self.z_[-1]), y)
+        reach = EXTRAPOLATION * (self.y_[-1] - self.y_[0])
+        below = self.y_[0] + np.maximum(self.low_slope_ * (z - self.z_[0]), -reach)
+        above = self.y_[-1] + np.minimum(self.high_slope_ * (z - self.z_[-1]), reach)
+        return np.where(z < self.z_[0], below, np.where(z > self.z_[-1], above, y))
 
 
 class Regressor:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 GENERATIONS = 25  # generations of the algorithm on predictions, per iteration
 POOL = 300  # predicted candidates considered by the batch selection
+TRUST = 3  # candidates differ from a measured front member in at most this many genes
 DESIGN_POOL = 30  # random feasible samples per initial point, to spread the design
 
 
@@ -80,7 +81,10 @@ class LinasTactic:
         if not archive:
             return self._design(history, min(self.settings.batch, limit), rng)
         X = np.array([a[0] for a in archive])
-        keep = _best_layers(np.array([a[1] for a in archive]), POOL)
+        # near this run's measured front (a warm start's until this run has measured anything)
+        own = slice(len(values) - len(measured) if measured else 0, None)
+        X = X[_near(X, vectors[own][non_dominated(values[own] * self.signs)])]
+        keep = _best_layers(self.surrogate.predict(X, return_std=False)[0], POOL)
         X = X[keep]
         mean, std, _ = self.surrogate.predict(X)  # the spread only for the few that compete
         picks = select_batch(values * self.signs, mean, std, min(self.settings.batch, limit))
@@ -205,6 +209,17 @@ class LinasTactic:
         if len(start) < size:  # a tiny space: repeat rows rather than fail
             start = start[np.resize(np.arange(len(start)), size)]
         return start
+
+
+def _near(X: np.ndarray, front: np.ndarray) -> np.ndarray:
+    """Rows within a few changed genes of the measured front (widened until some qualify):
+    the predictors are trusted near what was measured, not in far corners they never saw."""
+    changed = (X[:, None, :] != front[None, :, :]).sum(axis=2).min(axis=1)
+    for radius in range(TRUST, X.shape[1] + 1):
+        keep = changed <= radius
+        if keep.sum() >= 10:
+            return keep
+    return np.ones(len(X), dtype=bool)
 
 
 def _cell(value: Any) -> Any:

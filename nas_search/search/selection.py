@@ -10,7 +10,7 @@ from nas_search.results.pareto import hypervolume, non_dominated
 
 
 def select_batch(
-    measured: np.ndarray, mean: np.ndarray, std: np.ndarray, n: int, beta: float = 1.0
+    measured: np.ndarray, mean: np.ndarray, std: np.ndarray, n: int, beta: float = 0.5
 ) -> list[int]:
     """Indices of up to ``n`` candidates; all arrays in minimization form.
 
@@ -31,9 +31,9 @@ def select_batch(
     )
     believed = (mean - lo) / span
     optimistic = (mean - beta * std - lo) / span
-    if len(measured):  # uncertainty may buy a little beyond the best measured, not a fortune
+    if len(measured):  # uncertainty may buy up to the best measured value, not beyond it
         best = (measured.min(axis=0) - lo) / span
-        optimistic = np.maximum(optimistic, np.minimum(believed, best - 0.05))
+        optimistic = np.maximum(optimistic, np.minimum(believed, best))
     front = (measured - lo) / span if len(measured) else np.empty((0, mean.shape[1]))
     front = front[non_dominated(front)] if len(front) else front
     chosen: list[int] = []
