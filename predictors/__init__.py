@@ -13,6 +13,7 @@ import numpy as np
 from predictors.auto import AutoPredictor
 from predictors.base import Predictor
 from predictors.ensemble import Ensemble
+from predictors.io import load, save
 from predictors.models import KINDS, Regressor
 from predictors.scoring import Score, cross_val_score, kendall_tau, score
 
@@ -27,7 +28,9 @@ __all__ = [
     "Score",
     "cross_val_score",
     "kendall_tau",
+    "load",
     "make_predictor",
+    "save",
     "score",
 ]
 

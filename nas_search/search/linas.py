@@ -12,6 +12,7 @@ refitted on every real evaluation so far, choosing each batch from the predicted
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,6 +56,7 @@ class LinasTactic:
         self.sampler = RandomTactic(definition, evaluator)
         self.exact = evaluator.exact if self.space.needs_metrics else None
         self.population: np.ndarray | None = None
+        self.fitted: tuple[np.ndarray, np.ndarray] | None = None  # data of the last fit
         self.info: dict[str, Any] = {}
         self.warm = load_warm_start(definition) if self.settings.warm_start else None
 
@@ -105,6 +107,7 @@ class LinasTactic:
         vectors, values = self._training(measured)
         seed = int(rng.integers(0, 2**31 - 1))
         self.surrogate.fit(vectors, values, seed)
+        self.fitted = (vectors, values)
         archive = self._optimize(history, vectors, values * self.signs, rng, seed)
         if not archive:
             return pd.DataFrame(columns=columns)
@@ -123,6 +126,11 @@ class LinasTactic:
         return frame.sort_values(
             f"predicted_{names[0]}", ascending=self.signs[0] > 0, kind="stable"
         )
+
+    def save_predictors(self, directory: Path) -> None:
+        """The predictors of the predicted front, one folder per predicted objective."""
+        if self.fitted is not None:
+            self.surrogate.save(*self.fitted, directory)
 
     def _training(self, measured: list[Any]) -> tuple[np.ndarray, np.ndarray]:
         vectors = np.array([e.proposal.vector for e in measured], dtype=np.int64)

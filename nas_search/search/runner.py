@@ -97,6 +97,8 @@ def run_search(
             rng = iteration_rng(settings.seed, history.next_iteration)
             front = tactic.predicted_front(history, rng)
             write_atomic(run_dir / PREDICTED_CSV, front.to_csv(index=False))
+            if hasattr(tactic, "save_predictors"):
+                tactic.save_predictors(run_dir / "predictors")
     except BaseException:
         write_run_tables(run_dir, definition, journal.records)  # current tables on the way out
         raise

@@ -3,6 +3,7 @@ objectives computed (never predicted), everything in minimization form."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,21 @@ class Surrogate:
                 entry["cv"] = {kind: s.as_dict() for kind, s in scores.items()}
             info[self.objectives[k].name] = entry
         return info
+
+    def save(self, vectors: np.ndarray, measured: np.ndarray, directory: Path) -> None:
+        """Write each predictor with its training rows (no pickle: JSON and numpy arrays),
+        and ``features.json`` naming the columns."""
+        import json
+
+        from predictors import save
+
+        X, _ = self._X(vectors)
+        directory.mkdir(parents=True, exist_ok=True)
+        names = self.features.names + [f"log|{m}|" for m in self.exact.names]
+        (directory / "features.json").write_text(json.dumps(names, indent=1) + "\n")
+        for k in self.predicted:
+            target = self.signs[k] * measured[:, k]
+            save(self.models[k], X, target, directory / self.objectives[k].name)
 
     def predict(
         self, vectors: np.ndarray, return_std: bool = True

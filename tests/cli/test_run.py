@@ -93,3 +93,11 @@ def test_schema_is_json(cli, tmp_path):
     assert schema["title"] == "nas-search space file" and "evaluator" in schema["properties"]
     assert cli("schema", "--out", tmp_path / "s.json").exit_code == 0
     assert json.loads((tmp_path / "s.json").read_text()) == schema
+
+
+def test_linas_run_saves_predictors_and_predicted_front(cli, nb201_run):
+    from predictors import load
+
+    model = load(nb201_run / "predictors" / "test_acc")
+    assert model.choice_ in ("ridge", "gp", "extra_trees", "xgboost")
+    assert (nb201_run / "predicted_pareto.csv").read_text().startswith("op0,op1")

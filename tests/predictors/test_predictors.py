@@ -97,3 +97,17 @@ def test_std_grows_away_from_the_data():
 
 def test_every_kind_is_listed():
     assert set(KINDS) <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", ["auto", "ensemble", "xgboost", "gp"])
+def test_save_and_load_without_pickle(tmp_path, name):
+    from predictors import load, save
+
+    X, y = _data()
+    model = make_predictor(name, 3).fit(X, y)
+    save(model, X, y, tmp_path / "p")
+    files = {p.name for p in (tmp_path / "p").iterdir()}
+    assert {"predictor.json", "data.npz"} <= files
+    assert ("xgboost.json" in files) == (getattr(model, "choice_", name) == "xgboost")
+    again = load(tmp_path / "p")
+    assert np.array_equal(again.predict(X[:20]), model.predict(X[:20]))
