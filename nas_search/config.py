@@ -29,9 +29,10 @@ from pydantic import (
     model_validator,
 )
 
+from nas_search.domains import Choices, IntRange, same_value
 from nas_search.encoding import digest
-from nas_search.errors import NasSearchError, SpaceError, UsageError
-from nas_search.space import Choices, IntRange, Parameter, SearchSpace, same_value
+from nas_search.errors import SpaceError, UsageError
+from nas_search.space import Parameter, SearchSpace
 
 ALGORITHMS = ("nsga2", "agemoea", "nsga3", "unsga3", "ctaea", "moead")
 PARAMETER_KINDS = ("categorical", "ordinal", "integer", "fixed")
@@ -269,16 +270,13 @@ def load_space_dict(
         raise SpaceError(format_validation_error(source, exc)) from None
     name = file.name or default_name
     parameters = [_parameter(name_, spec) for name_, spec in file.parameters.items()]
-    try:
-        space = SearchSpace(
-            name=name,
-            parameters=parameters,
-            constraints=file.constraints,
-            exact_metrics=file.evaluator.exact,
-            source=source,
-        )
-    except NasSearchError:
-        raise
+    space = SearchSpace(
+        name=name,
+        parameters=parameters,
+        constraints=file.constraints,
+        exact_metrics=file.evaluator.exact,
+        source=source,
+    )
     for k, objective in enumerate(file.objectives):
         if objective.name in file.parameters:
             raise SpaceError(

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from nas_search.domains import same_value
 from nas_search.errors import CandidateError
-from nas_search.space import SearchSpace, same_value
+from nas_search.space import SearchSpace
 
 
 def config_problems(space: SearchSpace, config: Mapping[str, Any]) -> tuple[np.ndarray, list[str]]:
@@ -97,7 +98,10 @@ def encode(space: SearchSpace, config: Mapping[str, Any]) -> np.ndarray:
     """Canonical vector of a config; :class:`CandidateError` lists every problem otherwise."""
     vector, problems = config_problems(space, config)
     if problems:
-        raise CandidateError(f"config does not fit space {space.name!r}", problems)
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CandidateError(
+            f"config does not fit space {space.name!r}: {problems[0]}{more}", problems
+        )
     return space.canonical(vector)[0]
 
 

@@ -16,88 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from nas_search.errors import SpaceError
+from nas_search.domains import Domain
+from nas_search.errors import ExpressionError, SpaceError
 from nas_search.expr import Expression, compile_expression, mask_key
 
 #: spaces at most this large are enumerated outright when sampling without repeats
 ENUMERATION_LIMIT = 200_000
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Equality that keeps booleans, numbers and strings apart (``True`` is not ``1``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return isinstance(a, bool) and isinstance(b, bool) and a == b
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return a == b
-    return type(a) is type(b) and a == b
-
-
-@dataclass(frozen=True)
-class Choices:
-    """A finite list of legal values, in the order given."""
-
-    values: tuple[Any, ...]
-
-    @property
-    def size(self) -> int:
-        return len(self.values)
-
-    def index_of(self, value: Any) -> int | None:
-        for k, choice in enumerate(self.values):
-            if same_value(choice, value):
-                return k
-        return None
-
-    def value_at(self, index: int) -> Any:
-        return self.values[index]
-
-    def lookup(self, indices: np.ndarray) -> np.ndarray:
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.values)
-        table = np.asarray(self.values) if numeric else np.asarray(self.values, dtype=object)
-        return table[indices]
-
-    def describe(self) -> str:
-        return "one of " + ", ".join(repr(v) for v in self.values)
-
-
-@dataclass(frozen=True)
-class IntRange:
-    """Integers ``low, low + step, ..., high``."""
-
-    low: int
-    high: int
-    step: int = 1
-
-    @property
-    def size(self) -> int:
-        return (self.high - self.low) // self.step + 1
-
-    def index_of(self, value: Any) -> int | None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        if isinstance(value, float) and not value.is_integer():
-            return None
-        offset = int(value) - self.low
-        if offset < 0 or int(value) > self.high or offset % self.step:
-            return None
-        return offset // self.step
-
-    def value_at(self, index: int) -> int:
-        return self.low + int(index) * self.step
-
-    def lookup(self, indices: np.ndarray) -> np.ndarray:
-        return self.low + np.asarray(indices, dtype=np.int64) * self.step
-
-    @property
-    def values(self) -> range:
-        return range(self.low, self.high + 1, self.step)
-
-    def describe(self) -> str:
-        step = f" in steps of {self.step}" if self.step != 1 else ""
-        return f"an integer from {self.low} to {self.high}{step}"
-
-
-Domain = Choices | IntRange
 
 
 @dataclass(frozen=True)
@@ -275,9 +199,7 @@ class SearchSpace:
             expression = compile_expression(
                 source, scalars=scalars, layered=layered, min_layers=min_layers
             )
-        except SpaceError:
-            raise
-        except Exception as exc:
+        except ExpressionError as exc:
             raise SpaceError(f"{self._where(f'constraints[{k}]')}{exc}") from None
         uses_metrics = bool(expression.names & set(self.exact_metrics))
         return Constraint(source, expression, uses_metrics)

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nas_search.domains import Choices, IntRange
 from nas_search.encoding import (
     canonical_config,
     config_hash,
@@ -16,7 +17,7 @@ from nas_search.encoding import (
     validate_config,
     vector_hash,
 )
-from nas_search.space import Choices, IntRange, Parameter, SearchSpace
+from nas_search.space import Parameter, SearchSpace
 
 SPACE = SearchSpace(
     "enc",

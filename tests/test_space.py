@@ -5,9 +5,10 @@ import itertools
 import numpy as np
 import pytest
 
+from nas_search.domains import Choices, IntRange
 from nas_search.encoding import vector_key
 from nas_search.errors import SpaceError
-from nas_search.space import Choices, IntRange, Parameter, SearchSpace
+from nas_search.space import Parameter, SearchSpace
 
 
 def make(constraints=(), depth=IntRange(1, 3), heads=(1, 2, 4)):

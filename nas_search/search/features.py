@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nas_search.space import Choices, Parameter, SearchSpace
+from nas_search.domains import Choices
+from nas_search.space import Parameter, SearchSpace
 
 
 def _numeric(p: Parameter) -> bool:
