@@ -75,11 +75,7 @@ class LinasTactic:
         known = len(measured) + (0 if self.warm is None else len(self.warm[1]))
         if known < self.settings.initial:  # a warm start's measurements count here
             return self._design(history, min(self.settings.initial - known, limit), rng)
-        vectors, values = self._training(measured)
-        seed = int(rng.integers(0, 2**31 - 1))
-        self.info["training_rows"] = len(values)
-        self.info["predictors"] = self.surrogate.fit(vectors, values, seed)
-        archive = self._optimize(history, vectors, values * self.signs, rng, seed)
+        vectors, values, archive = self._fit_and_search(history, measured, rng)
         if not archive:
             return self._design(history, min(self.settings.batch, limit), rng)
         X = np.array([a[0] for a in archive])
@@ -104,11 +100,7 @@ class LinasTactic:
         ]
         if len(measured) < max(2, min(self.settings.initial, 5)):
             return pd.DataFrame(columns=columns)
-        vectors, values = self._training(measured)
-        seed = int(rng.integers(0, 2**31 - 1))
-        self.surrogate.fit(vectors, values, seed)
-        self.fitted = (vectors, values)
-        archive = self._optimize(history, vectors, values * self.signs, rng, seed)
+        _, _, archive = self._fit_and_search(history, measured, rng)
         if not archive:
             return pd.DataFrame(columns=columns)
         X = np.array([a[0] for a in archive])
@@ -126,6 +118,18 @@ class LinasTactic:
         return frame.sort_values(
             f"predicted_{names[0]}", ascending=self.signs[0] > 0, kind="stable"
         )
+
+    def _fit_and_search(
+        self, history: History, measured: list[Any], rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """Fit the predictors on every measurement, then let the algorithm search them."""
+        vectors, values = self._training(measured)
+        seed = int(rng.integers(0, 2**31 - 1))
+        self.info["training_rows"] = len(values)
+        self.info["predictors"] = self.surrogate.fit(vectors, values, seed)
+        self.fitted = (vectors, values)
+        archive = self._optimize(history, vectors, values * self.signs, rng, seed)
+        return vectors, values, archive
 
     def save_predictors(self, directory: Path) -> None:
         """The predictors of the predicted front, one folder per predicted objective."""
