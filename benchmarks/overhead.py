@@ -113,23 +113,9 @@ def _peer(method: str, definition, timed, budget: int, seed: int) -> None:
 
         study.optimize(objective, n_trials=budget)
         return
-    from pymoo.algorithms.moo.nsga2 import NSGA2
-    from pymoo.core.problem import Problem
-    from pymoo.core.termination import NoTermination
-    from pymoo.operators.crossover.sbx import SBX
-    from pymoo.operators.mutation.pm import PM
-    from pymoo.operators.repair.rounding import RoundingRepair
-    from pymoo.operators.sampling.rnd import IntegerRandomSampling
+    from sample_efficiency import pymoo_nsga2
 
-    problem = Problem(n_var=space.n_genes, n_obj=len(names), xl=0, xu=space.upper, vtype=int)
-    algorithm = NSGA2(
-        pop_size=50,
-        sampling=IntegerRandomSampling(),
-        crossover=SBX(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
-        mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
-        eliminate_duplicates=True,
-    )
-    algorithm.setup(problem, termination=NoTermination(), seed=seed, verbose=False)
+    algorithm = pymoo_nsga2(space.upper, len(names), seed)
     done = 0
     while done < budget:
         pop = algorithm.ask()

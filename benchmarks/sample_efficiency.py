@@ -151,7 +151,8 @@ def _optuna(job: Job, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return np.array(seen)
 
 
-def _pymoo(job: Job, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
+def pymoo_nsga2(upper: np.ndarray, n_obj: int, seed: int):
+    """pymoo's NSGA-II as its docs set it up for integer variables, ready for ask/tell."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
     from pymoo.core.problem import Problem as PymooProblem
     from pymoo.core.termination import NoTermination
@@ -160,16 +161,7 @@ def _pymoo(job: Job, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     from pymoo.operators.repair.rounding import RoundingRepair
     from pymoo.operators.sampling.rnd import IntegerRandomSampling
 
-    index, values = _lookup(table, job.params, columns)
-    choices = [sorted(table[p].unique().tolist()) for p in job.params]
-    signs = np.array([-1.0 if mx else 1.0 for _, mx in job.problem.objectives])
-    problem = PymooProblem(
-        n_var=len(choices),
-        n_obj=len(columns),
-        xl=0,
-        xu=np.array([len(c) - 1 for c in choices]),
-        vtype=int,
-    )
+    problem = PymooProblem(n_var=len(upper), n_obj=n_obj, xl=0, xu=upper, vtype=int)
     algorithm = NSGA2(
         pop_size=50,
         sampling=IntegerRandomSampling(),
@@ -177,7 +169,15 @@ def _pymoo(job: Job, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
         mutation=PM(prob=1.0, eta=3.0, vtype=float, repair=RoundingRepair()),
         eliminate_duplicates=True,
     )
-    algorithm.setup(problem, termination=NoTermination(), seed=job.seed, verbose=False)
+    algorithm.setup(problem, termination=NoTermination(), seed=seed, verbose=False)
+    return algorithm
+
+
+def _pymoo(job: Job, table: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    index, values = _lookup(table, job.params, columns)
+    choices = [sorted(table[p].unique().tolist()) for p in job.params]
+    signs = np.array([-1.0 if mx else 1.0 for _, mx in job.problem.objectives])
+    algorithm = pymoo_nsga2(np.array([len(c) - 1 for c in choices]), len(columns), job.seed)
     seen: list[np.ndarray] = []
     while len(seen) < job.budget:
         pop = algorithm.ask()
