@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nas_search.domains import Domain
-from nas_search.errors import ExpressionError, SpaceError
+from nas_search.errors import ExpressionError, SpaceError, where
 from nas_search.expr import Expression, compile_expression, mask_key
 
 #: spaces at most this large are enumerated outright when sampling without repeats
@@ -83,7 +83,7 @@ class SearchSpace:
 
     # structure ----------------------------------------------------------------------------
     def _where(self, path: str) -> str:
-        return f"{self.source}: {path}: " if self.source else f"{path}: "
+        return where(self.source, path)
 
     def layer_counts(self, length_name: str, user: str) -> list[int]:
         """The possible active lengths given by parameter ``length_name``."""

@@ -81,7 +81,6 @@ def run(
     evaluator = build_evaluator(definition)
     if resume is None:
         run_dir = create_run(definition, out)
-    budget_ = definition.settings.budget
     previous = signal.signal(signal.SIGTERM, _sigterm)
     progress = Progress(
         TextColumn("{task.description}"),
@@ -93,7 +92,7 @@ def run(
         disable=quiet,
         transient=True,
     )
-    task = progress.add_task(f"{definition.name}", total=budget_, note="")
+    task = progress.add_task(f"{definition.name}", total=definition.settings.budget, note="")
 
     def on_evaluation(evaluation: Evaluation, history: History) -> None:
         note = f"{history.failures} failed" if history.failures else ""

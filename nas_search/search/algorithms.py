@@ -12,7 +12,6 @@ unordered categorical gene is treated as one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -131,9 +130,6 @@ def reference_directions(n_obj: int, n_points: int) -> np.ndarray:
     if n_obj == 2:
         return np.asarray(get_reference_directions("uniform", 2, n_partitions=max(1, n_points - 1)))
     return np.asarray(get_reference_directions("energy", n_obj, n_points, seed=1))
-
-
-Scorer = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 def set_scores(algorithm_name: str, pop: Any, F: np.ndarray, violations: np.ndarray) -> None:

@@ -28,6 +28,9 @@ from nas_search.search.history import Evaluation, History, Proposal
 from nas_search.search.random_tactic import RandomTactic
 from nas_search.search.tactic import iteration_rng, register_tactic
 
+#: spawn key of the first population's generator, apart from every iteration's
+FIRST_POPULATION = 2**32 - 1
+
 
 class EvolutionaryTactic:
     def __init__(self, definition: SpaceDefinition, evaluator: Evaluator) -> None:
@@ -47,7 +50,7 @@ class EvolutionaryTactic:
         size = population_size(name, self.settings.population, n_obj)
         # the first population: feasible samples drawn from the run seed alone
         start = self.sampler.feasible_unseen(
-            History(self.space), size, iteration_rng(self.settings.seed, -1 % 2**32)
+            History(self.space), size, iteration_rng(self.settings.seed, FIRST_POPULATION)
         )
         if len(start) < size:
             start = start[np.resize(np.arange(len(start)), size)]

@@ -7,8 +7,6 @@ layers, category counts) that generalize across depths, and the evaluator's exac
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from nas_search.domains import Choices
@@ -24,13 +22,12 @@ def _numeric(p: Parameter) -> bool:
 
 
 class FeatureMap:
-    """``transform(vectors)`` -> features; ``exact(vectors)`` gives exact-metric columns."""
+    """``transform(vectors, exact_values)`` -> features; ``names`` says what each column is."""
 
-    def __init__(
-        self, space: SearchSpace, exact: Callable[[np.ndarray], np.ndarray] | None = None
-    ) -> None:
+    def __init__(self, space: SearchSpace) -> None:
         self.space = space
-        self.exact = exact
+        # [low, high] of each numeric parameter, for scaling: computed once, not per transform
+        self.ranges = {p.name: values_range(p) for p in space.parameters if _numeric(p)}
         # scalar categoricals sharing one list of choices (the edges of a cell, say): how many
         # of them take each value generalizes across positions
         groups: dict[tuple[object, ...], list[str]] = {}
@@ -72,9 +69,9 @@ class FeatureMap:
                 continue
             s = self.space.slots[p.name]
             genes, active = vectors[:, s], mask[:, s]
-            if _numeric(p):
+            if p.name in self.ranges:
                 values = np.asarray(p.domain.lookup(genes), dtype=float)
-                lo, hi = values_range(p)
+                lo, hi = self.ranges[p.name]
                 scaled = np.where(active, (values - lo) / (hi - lo) if hi > lo else 0.0, 0.0)
                 columns.append(scaled)
                 if p.per_layer is not None:
