@@ -7,7 +7,7 @@ from pathlib import Path
 from nas_search.config import SpaceDefinition, load_space_file
 from nas_search.errors import SpaceError
 
-DEFAULT_SPACE = "nb201"
+DEFAULT_SPACE = "vit"
 
 
 def shipped_dir() -> Path:

@@ -54,6 +54,29 @@ def evaluate(config):
 """
 
 
+# A tiny elastic ViT (40 sub-networks) on digits: trains in a few seconds.
+TINY_VIT = """
+name: tinyvit
+parameters:
+  embed_dim: {type: ordinal, choices: [8, 16]}
+  depth: {type: integer, low: 1, high: 2}
+  num_heads: {type: ordinal, choices: [1, 2], per_layer: depth}
+  mlp_ratio: {type: ordinal, choices: [1, 2], per_layer: depth}
+objectives:
+  - {name: accuracy, direction: maximize}
+  - {name: latency_ms, direction: minimize}
+evaluator:
+  type: vit
+  supernet: {image_size: 8, patch_size: 4, channels: 1, classes: 10, head_dim: 4,
+             embed_dim: 16, depth: 2, num_heads: 2, mlp_ratio: 2}
+  data: {source: digits}
+  train: {epochs: 3}
+  latency: {batch_size: 4, max_seconds: 0.05, min_sample_ms: 0.5}
+  exact: [params_m, macs_m, size_mb]
+search: {budget: 8, initial: 4, batch: 2, seed: 0}
+"""
+
+
 @pytest.fixture
 def write_space(tmp_path: Path) -> Callable[..., Path]:
     """Write a space file (and the toy evaluator beside it) into a temporary folder."""
@@ -69,5 +92,7 @@ def write_space(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(autouse=True)
 def _results_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Default run directories (results/...) land in the test's temporary folder."""
+    """Default run directories (results/...) and the super-network cache land in the test's
+    temporary folder."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NAS_SEARCH_CACHE", str(tmp_path / "cache"))

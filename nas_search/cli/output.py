@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 
@@ -37,3 +38,20 @@ def frame_table(frame: pd.DataFrame, title: str | None = None, limit: int | None
     if limit is not None and len(frame) > limit:
         table.caption = f"... {len(frame) - limit} more rows"
     return table
+
+
+def progress_bar(quiet: bool = False) -> Progress:
+    """A bar on stderr, redrawn only when updated: a refresh thread waking ten times a second
+    would disturb the latency measurements running meanwhile (it flagged most of them as
+    unstable on a 2-core machine)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=stderr,
+        disable=quiet,
+        transient=True,
+        auto_refresh=False,
+    )

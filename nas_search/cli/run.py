@@ -7,11 +7,11 @@ from pathlib import Path
 from types import FrameType
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
-from nas_search.cli.output import frame_table, stderr, stdout
+from nas_search.cli.output import frame_table, progress_bar, stderr, stdout
+from nas_search.cli.prepare import prepare
 from nas_search.config import override_settings
 from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
@@ -79,24 +79,16 @@ def run(
     flag = "--tactic" if tactic is not None else f"{definition.source}: search.tactic"
     require_tactic(definition.settings.tactic, flag)
     evaluator = build_evaluator(definition)
+    prepare(evaluator, quiet)
     if resume is None:
         run_dir = create_run(definition, out)
     previous = signal.signal(signal.SIGTERM, _sigterm)
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"),
-        console=stderr,
-        disable=quiet,
-        transient=True,
-    )
+    progress = progress_bar(quiet)
     task = progress.add_task(f"{definition.name}", total=definition.settings.budget, note="")
 
     def on_evaluation(evaluation: Evaluation, history: History) -> None:
         note = f"{history.failures} failed" if history.failures else ""
-        progress.update(task, completed=history.successes, note=note)
+        progress.update(task, completed=history.successes, note=note, refresh=True)
 
     try:
         with progress:

@@ -13,15 +13,14 @@ from nas_search.candidate import read_candidate
 from nas_search.catalog import load_space
 from nas_search.cli.app import app
 from nas_search.cli.output import fmt, stderr, stdout
+from nas_search.cli.prepare import prepare
 from nas_search.config import SpaceDefinition
 from nas_search.encoding import digest, validate_config
 from nas_search.errors import CandidateError, EvaluationFailed
 from nas_search.evaluation import Evaluator, build_evaluator, measure
 
 
-def _space_of(
-    candidate_space: str, space_file: str | None, override: str | None
-) -> SpaceDefinition:
+def space_of(candidate_space: str, space_file: str | None, override: str | None) -> SpaceDefinition:
     if override:
         return load_space(override)
     if space_file and Path(space_file).is_file():
@@ -29,7 +28,7 @@ def _space_of(
     return load_space(candidate_space)
 
 
-def _safe_exact(evaluator: Evaluator) -> Any:
+def exact_or_invalid(evaluator: Evaluator) -> Any:
     def exact(config: dict[str, Any]) -> Any:
         try:
             return evaluator.exact(config)
@@ -52,16 +51,14 @@ def validate(
     Exit status: 0 valid (and measured), 1 invalid or failed measurement, 2 usage error.
     """
     cand = read_candidate(candidate)
-    definition = _space_of(cand.space, cand.space_file, space)
+    definition = space_of(cand.space, cand.space_file, space)
     if cand.space_hash and cand.space_hash != definition.fingerprint:
         stderr.print(
             f"warning: {candidate} was made for another version of space "
             f"{cand.space!r} (space hash {cand.space_hash} != {definition.fingerprint})"
         )
-    evaluator = None
-    if not no_measure or definition.space.needs_metrics:
-        evaluator = build_evaluator(definition)
-    exact = _safe_exact(evaluator) if evaluator is not None else None
+    evaluator = build_evaluator(definition)  # cheap: it checks the space against its limits
+    exact = exact_or_invalid(evaluator)
     try:
         vector, problems = validate_config(definition.space, cand.config, exact)
     except CandidateError as exc:
@@ -75,10 +72,11 @@ def validate(
         raise typer.Exit(1)
     config = definition.space.decode(vector)
     stdout.print(f"{candidate}: valid for space {definition.name!r} (sub-network {digest(config)})")
-    if no_measure or evaluator is None:
+    if no_measure:
         return
     required = [o.name for o in definition.objectives]
     try:
+        prepare(evaluator)
         measurement = measure(evaluator, config, required)
     finally:
         evaluator.close()

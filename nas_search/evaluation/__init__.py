@@ -16,6 +16,7 @@ from nas_search.evaluation.command import CommandEvaluator, CommandSpec
 from nas_search.evaluation.loading import load_function
 from nas_search.evaluation.spec import EvaluatorSpec
 from nas_search.evaluation.table import TableEvaluator, TableSpec
+from nas_search.evaluation.vit import VitEvaluator, VitSpec
 
 __all__ = [
     "BaseEvaluator",
@@ -130,3 +131,8 @@ def _table(
     spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
 ) -> Evaluator:
     return TableEvaluator(spec, definition.base_dir, where, metrics, exact, definition.space)
+
+
+@register_evaluator("vit", VitSpec, "sub-networks of an elastic ViT super-network (torch)")
+def _vit(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
+    return VitEvaluator(spec, definition, where)

@@ -72,6 +72,10 @@ class EvolutionaryTactic:
             if self.asked is None:
                 self.asked = self.algorithm.ask()
             pop = asked_population(self.asked)
+            if pop is None or len(pop) == 0:  # no new offspring (a tiny space): go on at random
+                self.asked = None
+                unseen = self.sampler.feasible_unseen(history, min(self.settings.batch, limit), rng)
+                return [Proposal.of(self.space, x) for x in unseen]
             X = self.space.canonical(np.round(pop.get("X")).astype(np.int64))
             violations = np.array([len(v) for v in self.space.violations(X, self.exact)])
             todo: dict[bytes, np.ndarray] = {}

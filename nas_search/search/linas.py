@@ -187,6 +187,8 @@ class LinasTactic:
         while scored < GENERATIONS * size:  # MOEA/D asks one at a time, the others a generation
             asked = algorithm.ask()
             pop = asked_population(asked)
+            if pop is None or len(pop) == 0:  # a tiny space: no new offspring left to make
+                break
             scored += len(pop)
             X = self.space.canonical(np.round(pop.get("X")).astype(np.int64))
             mean, _, broken = self.surrogate.predict(X, return_std=False)

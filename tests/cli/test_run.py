@@ -27,14 +27,6 @@ def test_run_writes_the_run_directory(cli, nb201_run):
     assert len((nb201_run / "results.csv").read_text().splitlines()) == 41
 
 
-def test_run_defaults_to_the_builtin_space_and_results_folder(cli, tmp_path):
-    result = cli("run", "--budget", 5, "-q")
-    assert result.exit_code == 0, result.output
-    runs = list((tmp_path / "results").iterdir())
-    assert len(runs) == 1 and runs[0].name.startswith("nb201-")
-    assert "Pareto front" in result.stdout and "hypervolume" in result.stdout
-
-
 def test_resume_takes_no_overrides(cli, nb201_run):
     result = cli("run", "--resume", nb201_run, "--budget", 5)
     assert result.exit_code == 2

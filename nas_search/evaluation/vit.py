@@ -1,0 +1,398 @@
+"""The ``vit`` evaluator: sub-networks of an elastic ViT super-network, measured for real.
+
+Accuracy (top-1 on the validation split, inherited weights), latency on the configured device
+(median and IQR, flagged when unstable), and the exact metrics ``params_m``, ``macs_m`` and
+``size_mb`` computed from the config. Construction is cheap and checks the space against the
+super-network's maxima; the weights (trained on first use and cached, or a checkpoint) are
+loaded by :meth:`VitEvaluator.prepare`, which the first evaluation calls if nobody did.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from nas_search.config import SpaceDefinition
+from nas_search.errors import EvaluationFailed, EvaluatorError
+from nas_search.evaluation.base import BaseEvaluator
+from nas_search.evaluation.spec import EvaluatorSpec
+from nas_search.space import Parameter
+from nas_search.supernet.arch import (
+    ELASTIC,
+    Subnet,
+    SupernetShape,
+    beyond_maxima,
+    exact_metrics,
+    subnet_of,
+)
+from nas_search.supernet.settings import LatencySettings, TrainSettings
+
+EXACT = ("params_m", "macs_m", "size_mb")
+LATENCY = ("latency_ms", "latency_iqr_ms", "latency_unstable", "threads")
+ACCURACY = "accuracy"
+
+Positive = Annotated[StrictInt, Field(gt=0)]
+OnEpoch = Callable[[int, int, float], None]
+Notice = Callable[[str], None]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SupernetSection(_Closed):
+    """The super-network: its frame and the maxima of every elastic dimension."""
+
+    image_size: Positive
+    patch_size: Positive
+    channels: Positive
+    classes: Positive
+    head_dim: Positive = Field(description="channels per attention head (fixed)")
+    embed_dim: Positive = Field(description="largest embedding width")
+    depth: Positive = Field(description="most blocks")
+    num_heads: Positive = Field(description="most heads per block")
+    mlp_ratio: Annotated[float, Field(gt=0)] = Field(description="largest MLP ratio")
+
+
+class DataSection(_Closed):
+    source: StrictStr = Field("digits", description="'digits' (bundled) or an .npz with x, y")
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    validation: Annotated[float, Field(gt=0, lt=0.5)] = 0.2
+    test: Annotated[float, Field(gt=0, lt=0.5)] = 0.2
+
+
+class VitSpec(EvaluatorSpec):
+    type: Literal["vit"]
+    supernet: SupernetSection
+    data: DataSection | None = Field(
+        None,
+        description="images to train on and measure accuracy with; without: latency and "
+        "exact metrics only",
+    )
+    train: TrainSettings | None = Field(
+        None, description="train the super-network on first use and cache it"
+    )
+    checkpoint: StrictStr | None = Field(
+        None, description="a super-network checkpoint (nas-search supernet train writes one)"
+    )
+    latency: LatencySettings = Field(default_factory=LatencySettings)
+
+
+def shape_of(spec: VitSpec) -> SupernetShape:
+    return SupernetShape(**spec.supernet.model_dump())
+
+
+def _check_space(definition: SpaceDefinition, shape: SupernetShape, where: str) -> None:
+    """Every value the space can take must fit the super-network."""
+    limits: dict[str, tuple[float, str]] = {
+        "embed_dim": (shape.embed_dim, "embed_dim"),
+        "depth": (shape.depth, "depth"),
+        "num_heads": (shape.num_heads, "num_heads"),
+        "mlp_ratio": (shape.mlp_ratio, "mlp_ratio"),
+    }
+    for p in definition.space.parameters:
+        at = f"{where}parameters.{p.name}: "
+        if p.name not in limits:
+            raise EvaluatorError(
+                f"{at}the vit evaluator has no such dimension (it reads {', '.join(ELASTIC)})"
+            )
+        if p.per_layer is not None and p.per_layer != "depth":
+            raise EvaluatorError(f"{at}per_layer must be 'depth', got {p.per_layer!r}")
+        limit, field = limits[p.name]
+        values = _values(p)
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                raise EvaluatorError(f"{at}must be positive numbers, got {v!r}")
+            if v > limit:
+                raise EvaluatorError(
+                    f"{at}{v!r} exceeds the super-network's maximum "
+                    f"(evaluator.supernet.{field}: {limit!r})"
+                )
+            if p.name != "mlp_ratio" and not float(v).is_integer():
+                raise EvaluatorError(f"{at}must be whole numbers, got {v!r}")
+
+
+def _values(p: Parameter) -> list[Any]:
+    if p.domain is None:
+        return list(p.value) if isinstance(p.value, list) else [p.value]
+    return list(p.domain.values)
+
+
+def space_extremes(definition: SpaceDefinition, shape: SupernetShape) -> tuple[Subnet, Subnet]:
+    """The largest and the smallest sub-network of the space (the sandwich rule's ends)."""
+
+    def pick(choose: Callable[[list[Any]], Any]) -> Subnet:
+        config = {p.name: choose(_values(p)) for p in definition.space.parameters}
+        return subnet_of(config, shape)
+
+    return pick(max), pick(min)
+
+
+def space_sampler(definition: SpaceDefinition, shape: SupernetShape) -> Callable[[Any], Subnet]:
+    """Uniform over each dimension's values (and over each block's), for training."""
+    params = definition.space.params
+
+    def sample(rng: Any) -> Subnet:
+        config: dict[str, Any] = {}
+        depth_values = _values(params["depth"]) if "depth" in params else [shape.depth]
+        depth = int(depth_values[rng.integers(len(depth_values))])
+        config["depth"] = depth
+        for name in ("embed_dim", "num_heads", "mlp_ratio"):
+            if name not in params:
+                continue
+            values = _values(params[name])
+            count = depth if params[name].per_layer else 1
+            picked = [values[int(k)] for k in rng.integers(len(values), size=count)]
+            config[name] = picked if params[name].per_layer else picked[0]
+        return subnet_of(config, shape)
+
+    return sample
+
+
+class VitEvaluator(BaseEvaluator):
+    computes_exact = True
+
+    def __init__(self, spec: VitSpec, definition: SpaceDefinition, where: str) -> None:
+        self.spec, self.definition, self.where = spec, definition, where
+        self.shape = shape_of(spec)
+        _check_space(definition, self.shape, where)
+        trained = spec.checkpoint is not None or spec.train is not None
+        available = list(LATENCY) + list(EXACT)
+        if spec.data is not None and trained:
+            available.insert(0, ACCURACY)
+        wanted = list(spec.metrics if spec.metrics is not None else available)
+        wanted += [o.name for o in definition.objectives if o.name not in wanted]
+        for name in wanted:
+            if name == ACCURACY and spec.data is None:
+                raise EvaluatorError(
+                    f"{where}evaluator.data: accuracy needs images to measure it on: add "
+                    "evaluator.data (source: digits, or an .npz with x and y)"
+                )
+            if name == ACCURACY and not trained:
+                raise EvaluatorError(
+                    f"{where}evaluator.checkpoint: accuracy needs a trained super-network: set "
+                    "evaluator.checkpoint (nas-search supernet train writes one) or add an "
+                    "evaluator.train section"
+                )
+            if name not in available:
+                raise EvaluatorError(
+                    f"{where}evaluator.metrics: {name!r} is not a metric of the vit evaluator "
+                    f"(it gives: {', '.join(available)})"
+                )
+        exact = list(spec.exact) or list(EXACT)
+        for name in exact:
+            if name not in EXACT:
+                raise EvaluatorError(
+                    f"{where}evaluator.exact: {name!r} is not an exact metric of the vit "
+                    f"evaluator (it computes: {', '.join(EXACT)})"
+                )
+        super().__init__([m for m in wanted if m not in exact], exact)
+        self._model: Any = None
+        self._splits: Any = None
+        self._inputs: Any = None
+        self.checkpoint_path: Path | None = None
+
+    # weights ------------------------------------------------------------------------------
+    def _path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.definition.base_dir / path
+
+    def _load_splits(self) -> Any:
+        from nas_search.supernet.data import load_splits
+
+        data = self.spec.data
+        assert data is not None
+        field = f"{self.where}evaluator.data.source"
+        splits = load_splits(
+            data.source,
+            self.definition.base_dir,
+            seed=data.seed,
+            validation=data.validation,
+            test=data.test,
+            field=field,
+        )
+        s = self.shape
+        channels, height, width = splits.image_shape
+        if (channels, height, width) != (s.channels, s.image_size, s.image_size):
+            raise EvaluatorError(
+                f"{field}: images are {channels}x{height}x{width}, the super-network takes "
+                f"{s.channels}x{s.image_size}x{s.image_size} (evaluator.supernet)"
+            )
+        if splits.classes > s.classes:
+            raise EvaluatorError(
+                f"{field}: labels go up to {splits.classes - 1}, the super-network has "
+                f"{s.classes} classes (evaluator.supernet.classes)"
+            )
+        return splits
+
+    def cache_path(self, splits: Any) -> Path:
+        from nas_search.supernet.store import cached_checkpoint, checkpoint_key
+
+        assert self.spec.train is not None
+        key = checkpoint_key(self.shape.to_dict(), splits.digest, self.spec.train.model_dump())
+        return cached_checkpoint(self.definition.name, key)
+
+    def weights_path(self) -> Path | None:
+        """Where the weights are (or will be once trained); None without any."""
+        if self.spec.checkpoint is not None:
+            return self._path(self.spec.checkpoint)
+        if self.spec.train is None or self.spec.data is None:
+            return None
+        if self._splits is None:
+            self._splits = self._load_splits()
+        return self.cache_path(self._splits)
+
+    def train(
+        self, out: Path, on_epoch: OnEpoch | None = None, epochs: int | None = None
+    ) -> dict[str, Any]:
+        """Train the super-network on the space (sandwich rule) and save it to ``out``."""
+        import numpy as np
+        import torch
+
+        from nas_search.supernet.store import save_checkpoint
+        from nas_search.supernet.train import accuracy, train_supernet
+        from nas_search.supernet.vit import ElasticViT
+
+        if self.spec.data is None:
+            raise EvaluatorError(f"{self.where}evaluator.data: training needs data, got null")
+        settings = self.spec.train or TrainSettings()
+        if epochs is not None:
+            settings = settings.model_copy(update={"epochs": epochs})
+        if self._splits is None:
+            self._splits = self._load_splits()
+        splits = self._splits
+        torch.manual_seed(settings.seed)
+        model = ElasticViT(self.shape)
+        largest, smallest = space_extremes(self.definition, self.shape)
+        start = time.perf_counter()
+        train_supernet(
+            model,
+            splits,
+            largest,
+            smallest,
+            space_sampler(self.definition, self.shape),
+            settings,
+            on_epoch,
+        )
+        seconds = time.perf_counter() - start
+        report = {
+            "seconds": round(seconds, 1),
+            "largest": largest.to_dict(),
+            "smallest": smallest.to_dict(),
+            "largest_val_acc": accuracy(model, largest, splits.x_val, splits.y_val),
+            "smallest_val_acc": accuracy(model, smallest, splits.x_val, splits.y_val),
+            "largest_test_acc": accuracy(model, largest, splits.x_test, splits.y_test),
+            "data": splits.digest,
+            "train": settings.model_dump(),
+        }
+        save_checkpoint(
+            out,
+            {
+                "shape": self.shape.to_dict(),
+                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                "report": report,
+                "space": self.definition.name,
+                "torch": str(torch.__version__),
+                "numpy": str(np.__version__),
+            },
+        )
+        self._model = model
+        self.checkpoint_path = out
+        return report
+
+    def prepare(self, on_epoch: OnEpoch | None = None, notice: Notice | None = None) -> None:
+        """Load the weights (training and caching them first if needed) and the data."""
+        if self._inputs is not None:
+            return
+        import torch
+
+        from nas_search.supernet.store import load_checkpoint
+        from nas_search.supernet.vit import ElasticViT
+
+        device = self.spec.latency.device
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EvaluatorError(
+                f"{self.where}evaluator.latency.device: CUDA is not available here, got {device!r}"
+            )
+        wants_accuracy = ACCURACY in self.metrics
+        if wants_accuracy and self._splits is None:
+            self._splits = self._load_splits()
+        path = self.weights_path()
+        if path is not None and not path.is_file() and self.spec.checkpoint is None:
+            if notice is not None:
+                notice(
+                    f"Training the {self.definition.name} super-network (first use; cached "
+                    f"as {path})"
+                )
+            report = self.train(path, on_epoch)
+            model = self._model
+            if notice is not None:
+                notice(
+                    f"Trained in {report['seconds']} s: validation accuracy "
+                    f"{report['largest_val_acc']:.1f}% (largest), "
+                    f"{report['smallest_val_acc']:.1f}% (smallest)"
+                )
+        elif path is not None:
+            field = f"{self.where}evaluator.checkpoint"
+            payload = load_checkpoint(path, self.shape.to_dict(), field)
+            model = ElasticViT(self.shape)
+            model.load_state_dict(payload["state_dict"])
+            self.checkpoint_path = path
+        else:
+            torch.manual_seed(0)  # no weights: latency and exact metrics only
+            model = ElasticViT(self.shape)
+        self._model = model.eval().to(device)
+        torch.set_num_threads(self.spec.latency.threads)
+        generator = torch.Generator().manual_seed(0)
+        s = self.shape
+        size = (self.spec.latency.batch_size, s.channels, s.image_size, s.image_size)
+        self._inputs = torch.randn(size, generator=generator).to(device)
+
+    @property
+    def model(self) -> Any:
+        """The super-network, ready to measure (:meth:`prepare` runs first if needed)."""
+        self.prepare()
+        return self._model
+
+    # measuring ----------------------------------------------------------------------------
+    def subnet(self, config: Mapping[str, Any]) -> Subnet:
+        try:
+            sub = subnet_of(config, self.shape)
+        except (TypeError, ValueError) as exc:
+            raise EvaluationFailed(f"not a sub-network of the super-network: {exc}") from None
+        problems = beyond_maxima(sub, self.shape)
+        if problems:
+            raise EvaluationFailed(f"beyond the super-network: {'; '.join(problems)}")
+        return sub
+
+    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
+        values = exact_metrics(self.shape, self.subnet(config))
+        return {m: values[m] for m in self.exact_metrics}
+
+    def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
+        from nas_search.supernet.latency import measure_latency
+        from nas_search.supernet.train import accuracy
+
+        sub = self.subnet(config)
+        model = self.model
+        out: dict[str, float] = {}
+        if ACCURACY in self.metrics:
+            out[ACCURACY] = accuracy(
+                model, sub, self._splits.x_val, self._splits.y_val, self.spec.latency.device
+            )
+        if "latency_ms" in self.metrics:
+            settings = self.spec.latency
+            inputs = self._inputs
+            latency = measure_latency(lambda: model(inputs, sub), settings)
+            out.update(
+                latency_ms=latency.median_ms,
+                latency_iqr_ms=latency.iqr_ms,
+                latency_unstable=float(not latency.stable),
+                threads=float(settings.threads),
+            )
+        out.update(self.exact(config))
+        return out

@@ -1,0 +1,45 @@
+"""Settings of super-network training and latency measurement: the ``train`` and ``latency``
+sections of a ``vit`` evaluator, validated as written in the space file (no torch here)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+Positive = Annotated[StrictInt, Field(gt=0)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainSettings(_Closed):
+    epochs: Positive = 80
+    batch_size: Positive = 64
+    lr: Annotated[float, Field(gt=0)] = 4e-3
+    weight_decay: Annotated[float, Field(ge=0)] = 0.05
+    random_subnets: Annotated[StrictInt, Field(ge=0)] = Field(
+        default=2, description="random sub-networks per step besides the largest and the smallest"
+    )
+    label_smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.1
+    shift: Annotated[StrictInt, Field(ge=0)] = Field(
+        default=0, description="augmentation: random shifts of up to this many pixels"
+    )
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class LatencySettings(_Closed):
+    device: Annotated[StrictStr, Field(pattern=r"^(cpu|cuda(:\d+)?)$")] = "cpu"
+    batch_size: Positive = 1
+    threads: Positive = Field(default=1, description="torch CPU threads while measuring (recorded)")
+    warmup: Positive = 3
+    min_repeats: Annotated[StrictInt, Field(ge=3)] = 7
+    max_repeats: Annotated[StrictInt, Field(ge=3)] = 100
+    max_spread: Annotated[float, Field(gt=0)] = Field(
+        default=0.05, description="stop once IQR / median is at most this; above it, flag the row"
+    )
+    max_seconds: Annotated[float, Field(gt=0)] = 2.0
+    min_sample_ms: Annotated[float, Field(gt=0)] = Field(
+        default=10.0, description="each timed sample repeats the call until it lasts this long"
+    )

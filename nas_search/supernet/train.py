@@ -1,0 +1,102 @@
+"""Weight-sharing training with the sandwich rule, and top-1 accuracy of a sub-network.
+
+Each step trains the largest and the smallest sub-network and a few random ones on the same
+batch (gradients summed, one optimizer step); the largest learns from the labels, the others
+also from its soft predictions (in-place distillation, as in BigNAS and OFA).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nas_search.supernet.arch import Subnet
+from nas_search.supernet.data import Splits
+from nas_search.supernet.settings import TrainSettings
+from nas_search.supernet.vit import ElasticViT
+
+Sampler = Callable[[np.random.Generator], Subnet]
+OnEpoch = Callable[[int, int, float], None]  # epoch done, epochs, mean loss
+
+
+def shifted(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
+    """Each image moved by up to ``shift`` pixels each way (edges repeated): augmentation."""
+    if shift == 0:
+        return x
+    b, _, h, w = x.shape
+    padded = F.pad(x, (shift,) * 4, mode="replicate")
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, b), generator=generator)
+    rows = (dy[:, None] + torch.arange(h))[:, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, :]
+    return padded[torch.arange(b)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
+
+
+def accuracy(
+    model: ElasticViT, sub: Subnet, x: np.ndarray, y: np.ndarray, device: str = "cpu"
+) -> float:
+    """Top-1 accuracy in percent, in inference mode."""
+    model.eval()
+    correct = 0
+    with torch.inference_mode():
+        for start in range(0, len(x), 512):
+            logits = model(torch.from_numpy(x[start : start + 512]).to(device), sub)
+            labels = torch.from_numpy(y[start : start + 512]).to(device)
+            correct += int((logits.argmax(1) == labels).sum())
+    return 100.0 * correct / len(x)
+
+
+def train_supernet(
+    model: ElasticViT,
+    splits: Splits,
+    largest: Subnet,
+    smallest: Subnet,
+    sample: Sampler,
+    settings: TrainSettings,
+    on_epoch: OnEpoch | None = None,
+) -> None:
+    """Train ``model`` in place; deterministic for a seed on one machine and thread count."""
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    x = torch.from_numpy(splits.x_train)
+    y = torch.from_numpy(splits.y_train)
+    steps_per_epoch = math.ceil(len(x) / settings.batch_size)
+    total = settings.epochs * steps_per_epoch
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    warmup = max(1, total // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: (
+            min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+        ),
+    )
+    order = torch.Generator().manual_seed(settings.seed)
+    for epoch in range(settings.epochs):
+        model.train()
+        losses = []
+        for batch in torch.randperm(len(x), generator=order).split(settings.batch_size):
+            xb, yb = shifted(x[batch], settings.shift, order), y[batch]
+            optimizer.zero_grad(set_to_none=True)
+            teacher = model(xb, largest)
+            loss = F.cross_entropy(teacher, yb, label_smoothing=settings.label_smoothing)
+            loss.backward()
+            soft = F.softmax(teacher.detach(), dim=1)
+            students = [smallest] + [sample(rng) for _ in range(settings.random_subnets)]
+            for sub in students:
+                logits = model(xb, sub)
+                student = F.cross_entropy(logits, yb, label_smoothing=settings.label_smoothing)
+                student = 0.5 * student + 0.5 * F.cross_entropy(logits, soft)
+                student.backward()
+                loss = loss + student.detach()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()) / (1 + len(students)))
+        if on_epoch is not None:
+            on_epoch(epoch + 1, settings.epochs, float(np.mean(losses)))
+    model.eval()

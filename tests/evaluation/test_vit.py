@@ -1,0 +1,159 @@
+"""The ``vit`` evaluator on a tiny super-network: checks against the super-network's maxima,
+training on first use and the cache, real measurements, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from nas_search.config import load_space_file
+from nas_search.errors import EvaluatorError
+from nas_search.evaluation import build_evaluator, measure
+from nas_search.supernet.arch import exact_metrics, subnet_of
+from tests.conftest import TINY_VIT
+
+SMALL = {"embed_dim": 8, "depth": 1, "num_heads": [1], "mlp_ratio": [1]}
+LARGE = {"embed_dim": 16, "depth": 2, "num_heads": [2, 2], "mlp_ratio": [2, 2]}
+
+
+def tiny(write_space, text=TINY_VIT, *replacements):
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return build_evaluator(load_space_file(write_space(text, "tiny.yaml")))
+
+
+def test_measures_accuracy_latency_and_exact_metrics(write_space):
+    evaluator = tiny(write_space)
+    epochs = []
+    evaluator.prepare(on_epoch=lambda e, n, loss: epochs.append((e, n)))
+    assert epochs == [(1, 3), (2, 3), (3, 3)]
+    small, large = evaluator.evaluate(SMALL), evaluator.evaluate(LARGE)
+    for values in (small, large):
+        assert 0 <= values["accuracy"] <= 100
+        assert values["latency_ms"] > 0 and values["latency_iqr_ms"] >= 0
+        assert values["latency_unstable"] in (0.0, 1.0) and values["threads"] == 1.0
+    assert (
+        large["params_m"]
+        == exact_metrics(evaluator.shape, subnet_of(LARGE, evaluator.shape))["params_m"]
+    )
+    assert large["macs_m"] > small["macs_m"]
+    assert evaluator.exact(SMALL) == {k: small[k] for k in ("params_m", "macs_m", "size_mb")}
+
+
+def test_trains_once_then_loads_the_cache(write_space):
+    first = tiny(write_space)
+    first.prepare()
+    path = first.checkpoint_path
+    assert path is not None and path.is_file() and path.parent.name == "supernets"
+    second = tiny(write_space)
+    second.prepare(on_epoch=lambda *a: pytest.fail("trained again"))
+    assert second.checkpoint_path == path
+    assert first.evaluate(LARGE)["accuracy"] == second.evaluate(LARGE)["accuracy"]
+    for a, b in zip(first.model.parameters(), second.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    other = tiny(write_space, TINY_VIT, ("train: {epochs: 3}", "train: {epochs: 3, seed: 1}"))
+    assert other.weights_path() != path  # the key covers the training settings
+
+
+def test_training_is_deterministic(write_space, tmp_path):
+    a, b = tiny(write_space), tiny(write_space)
+    a.train(tmp_path / "a.pt")
+    b.train(tmp_path / "b.pt")
+    for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_a_checkpoint_of_another_supernet_is_refused(write_space, tmp_path):
+    evaluator = tiny(write_space)
+    evaluator.train(tmp_path / "ckpt.pt")
+    text = TINY_VIT.replace("train: {epochs: 3}", f"checkpoint: {tmp_path / 'ckpt.pt'}")
+    tiny(write_space, text).prepare()  # the right one loads
+    wider = tiny(write_space, text, ("embed_dim: 16, depth", "embed_dim: 24, depth"))
+    with pytest.raises(
+        EvaluatorError,
+        match=r"evaluator.checkpoint: .*ckpt.pt holds a super-network "
+        r"with embed_dim 16, the space's evaluator.supernet.embed_dim is 24",
+    ):
+        wider.prepare()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "choices: [8, 16]}",
+            "choices: [8, 32]}",
+            r"tiny.yaml: parameters.embed_dim: 32 exceeds the super-network's maximum "
+            r"\(evaluator.supernet.embed_dim: 16\)",
+        ),
+        ("low: 1, high: 2", "low: 1, high: 3", r"parameters.depth: 3 exceeds"),
+        (
+            "choices: [1, 2], per_layer: depth}\n  mlp",
+            "choices: [1, 4], per_layer: depth}\n  mlp",
+            r"parameters.num_heads: 4 exceeds .*evaluator.supernet.num_heads: 2",
+        ),
+        (
+            "  depth: {type: integer",
+            "  width: {type: ordinal, choices: [1]}\n  depth: {type: integer",
+            r"parameters.width: the vit evaluator has no such dimension",
+        ),
+        (
+            "train: {epochs: 3}",
+            "train: null",
+            r"evaluator.checkpoint: accuracy needs a trained super-network: set "
+            r"evaluator.checkpoint \(nas-search supernet train writes one\)",
+        ),
+        ("  data: {source: digits}\n", "", r"evaluator.data: accuracy needs images"),
+        (
+            "latency: {batch_size: 4",
+            "latency: {device: tpu, batch_size: 4",
+            r"evaluator.latency.device: String should match pattern",
+        ),
+        (
+            "exact: [params_m, macs_m, size_mb]",
+            "exact: [params_m, flops]",
+            r"evaluator.exact: 'flops' is not an exact metric of the vit evaluator",
+        ),
+    ],
+)
+def test_space_errors_are_one_line(write_space, old, new, message):
+    with pytest.raises(EvaluatorError, match=message) as info:
+        tiny(write_space, TINY_VIT, (old, new))
+    assert "\n" not in str(info.value)
+
+
+def test_without_data_it_measures_latency_and_exact_metrics(write_space):
+    text = TINY_VIT.replace("  data: {source: digits}\n", "").replace(
+        "{name: accuracy, direction: maximize}", "{name: params_m, direction: maximize}"
+    )
+    evaluator = tiny(write_space, text)
+    assert "accuracy" not in evaluator.metrics
+    values = evaluator.evaluate(LARGE)
+    assert values["latency_ms"] > 0 and "accuracy" not in values
+
+
+def test_a_config_beyond_the_supernet_is_a_failed_measurement(write_space):
+    evaluator = tiny(write_space)
+    evaluator.prepare()
+    out = measure(evaluator, {**LARGE, "embed_dim": 32}, ["accuracy"])
+    assert out.status == "failed" and "embed_dim 32 is outside 1..16" in out.error
+
+
+def test_images_must_fit_the_supernet(write_space):
+    evaluator = tiny(write_space, TINY_VIT, ("image_size: 8,", "image_size: 16,"))
+    with pytest.raises(
+        EvaluatorError,
+        match=r"evaluator.data.source: images are 1x8x8, "
+        r"the super-network takes 1x16x16",
+    ):
+        evaluator.prepare()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_measures_on_cuda(write_space):
+    evaluator = tiny(
+        write_space, TINY_VIT, ("latency: {batch_size", "latency: {device: cuda, batch_size")
+    )
+    values = evaluator.evaluate(LARGE)
+    assert values["latency_ms"] > 0 and 0 <= values["accuracy"] <= 100
