@@ -38,7 +38,7 @@ def test_the_default_trains_searches_and_reuses_its_supernet(tmp_path):
     assert len(front) >= 3
     assert front["accuracy"].is_monotonic_increasing
     assert front["accuracy"].max() >= 95 and front["accuracy"].max() - front["accuracy"].min() >= 3
-    assert front["latency_ms"].max() >= 2 * front["latency_ms"].min()
+    assert front["latency_ms"].max() >= 1.5 * front["latency_ms"].min()
 
     second, second_seconds = nas_search("run", "--out", "second", "--budget", "10", cwd=tmp_path)
     assert "Training" not in second.stderr
