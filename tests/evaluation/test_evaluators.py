@@ -64,7 +64,10 @@ def test_python_function_from_file_and_module(write_space):
             "  type: python\n  function: spacelib.py:evaluate\n  colour: red\n",
             "evaluator.colour: unknown field",
         ),
-        ("  type: magic\n", "evaluator.type: must be one of python, command, table, vit, got 'magic'"),
+        (
+            "  type: magic\n",
+            "evaluator.type: must be one of python, command, table, vit, got 'magic'",
+        ),
         (
             "  type: python\n  function: spacelib.py:evaluate\n  metrics: [score]\n",
             "objectives[1].name: 'cost' is not a metric of the python evaluator",

@@ -3,6 +3,7 @@ training on first use and the cache, real measurements, and clear errors."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -157,3 +158,23 @@ def test_measures_on_cuda(write_space):
     )
     values = evaluator.evaluate(LARGE)
     assert values["latency_ms"] > 0 and 0 <= values["accuracy"] <= 100
+
+
+def test_trains_and_measures_on_the_users_own_arrays(write_space, tmp_path):
+    rng = np.random.default_rng(0)
+    y = np.arange(120) % 3
+    x = rng.normal(size=(120, 8, 8)) + y[:, None, None]  # three separable classes
+    np.savez(tmp_path / "mine.npz", x=x, y=y)
+    text = TINY_VIT.replace("data: {source: digits}", "data: {source: mine.npz}")
+    evaluator = tiny(write_space, text, ("train: {epochs: 3}", "train: {epochs: 10}"))
+    evaluator.prepare()
+    assert evaluator.evaluate(LARGE)["accuracy"] > 60  # chance is 33%
+
+
+def test_a_failed_checkpoint_write_leaves_nothing_behind(tmp_path):
+    from nas_search.supernet.store import save_checkpoint
+
+    target = tmp_path / "ckpt.pt"
+    with pytest.raises(Exception):  # noqa: B017  (torch.save refuses a lambda)
+        save_checkpoint(target, {"state_dict": {"bad": lambda: None}})
+    assert list(tmp_path.iterdir()) == []
