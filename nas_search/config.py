@@ -163,6 +163,17 @@ class SearchSettings(_Model):
     max_failures: Annotated[
         StrictInt, Field(ge=1, description="stop after this many failed evaluations in a row")
     ] = 10
+    workers: Annotated[
+        StrictInt,
+        Field(ge=1, description="evaluation processes (1: in this process; on GPUs one each)"),
+    ] = 1
+    retries: Annotated[
+        StrictInt, Field(ge=0, description="attempts more for a failed evaluation, then skip it")
+    ] = 1
+    evaluation_timeout: Annotated[
+        float | None,
+        Field(gt=0, description="seconds one evaluation may take (runs it in a worker process)"),
+    ] = None
 
 
 class SpaceFile(_Model):

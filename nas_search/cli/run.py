@@ -12,9 +12,10 @@ from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
 from nas_search.cli.output import frame_table, progress_bar, stderr, stdout
 from nas_search.cli.prepare import prepare
-from nas_search.config import override_settings
+from nas_search.config import SpaceDefinition, override_settings
 from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
+from nas_search.evaluation.executor import Executor, WorkerPool, gpu_devices, payload_of
 from nas_search.results.rundir import create_run, load_run
 from nas_search.results.tables import describe
 from nas_search.search import Evaluation, History, run_search
@@ -23,6 +24,25 @@ from nas_search.search.tactic import require_tactic
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def start_executor(definition: SpaceDefinition, quiet: bool) -> Executor | None:
+    """Worker processes when asked for (several workers, or a timeout to enforce)."""
+    settings = definition.settings
+    if settings.workers == 1 and settings.evaluation_timeout is None:
+        return None
+    devices = gpu_devices()
+    if not quiet:
+        pinned = f", pinned to GPUs {', '.join(devices)}" if devices else ""
+        stderr.print(f"Starting {settings.workers} evaluation workers{pinned}")
+    return WorkerPool(
+        payload_of(definition),
+        [o.name for o in definition.objectives],
+        settings.workers,
+        retries=settings.retries,
+        timeout=settings.evaluation_timeout,
+        devices=devices,
+    )
 
 
 @app.command()
@@ -49,6 +69,15 @@ def run(
     warm_start: Path | None = typer.Option(
         None, help="search.warm_start: results.csv of an earlier run on this space"
     ),
+    workers: int | None = typer.Option(
+        None, help="search.workers: evaluation processes (on GPUs, one per device)"
+    ),
+    retries: int | None = typer.Option(
+        None, help="search.retries: attempts more for a failed evaluation"
+    ),
+    evaluation_timeout: float | None = typer.Option(
+        None, help="search.evaluation_timeout: seconds one evaluation may take"
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Search a space; every real evaluation is journaled before the next one starts."""
@@ -63,6 +92,9 @@ def run(
         seed=seed,
         max_failures=max_failures,
         warm_start=str(warm_start.resolve()) if warm_start is not None else None,
+        workers=workers,
+        retries=retries,
+        evaluation_timeout=evaluation_timeout,
     )
     if resume is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
@@ -90,9 +122,13 @@ def run(
         note = f"{history.failures} failed" if history.failures else ""
         progress.update(task, completed=history.successes, note=note, refresh=True)
 
+    executor = None
     try:
+        executor = start_executor(definition, quiet)
         with progress:
-            outcome = run_search(definition, evaluator, run_dir, on_evaluation=on_evaluation)
+            outcome = run_search(
+                definition, evaluator, run_dir, on_evaluation=on_evaluation, executor=executor
+            )
     except KeyboardInterrupt:
         stderr.print(f"Interrupted. Every finished evaluation is saved in {run_dir}.")
         stderr.print(f"Resume with: nas-search run --resume {run_dir}")
@@ -101,6 +137,8 @@ def run(
         raise SearchStopped(f"{exc}. Fix it, then: nas-search run --resume {run_dir}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if executor is not None:
+            executor.close()
         evaluator.close()
     history = outcome.history
     report = outcome.report

@@ -51,8 +51,11 @@ def configs_from_frame(frame: pd.DataFrame, definition: SpaceDefinition) -> list
 def results_frame(
     definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]
 ) -> pd.DataFrame:
-    """One row per real evaluation, in the order they were measured."""
-    evaluations = [r for r in records if r.get("type") == "evaluation"]
+    """One row per real evaluation, by id (the order proposed; parallel workers may finish
+    them in another order)."""
+    evaluations = sorted(
+        (r for r in records if r.get("type") == "evaluation"), key=lambda r: int(r["id"])
+    )
     params = [p.name for p in definition.space.parameters]
     metrics = list(
         dict.fromkeys(

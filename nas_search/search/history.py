@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,8 +107,9 @@ class History:
         return {"type": "batch", "iteration": iteration, "candidates": candidates}
 
     def add_evaluation(self, evaluation: Evaluation) -> None:
+        """Evaluations stay in id order, whatever order parallel workers finish them in."""
         self.pending = [p for p in self.pending if p[0] != evaluation.id]
-        self.evaluations.append(evaluation)
+        bisect.insort(self.evaluations, evaluation, key=lambda e: e.id)
         self.successes += evaluation.ok
 
     @classmethod

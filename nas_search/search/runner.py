@@ -1,8 +1,9 @@
-"""The run loop: propose a batch, journal it, measure each member, journal each measurement.
+"""The run loop: propose a batch, journal it, measure its members, journal each measurement.
 
-Every batch is on disk before its first evaluation starts and every evaluation before the next
-one starts, so a run killed at any point resumes from its journal and ends exactly as an
-uninterrupted run with the same seed: nothing measured is lost or measured again.
+Every batch is on disk before its first evaluation starts and every evaluation as soon as it
+ends (before the next one starts or, with parallel workers, before more work is handed out),
+so a run killed at any point resumes from its journal and ends exactly as an uninterrupted run
+with the same seed: nothing measured is lost or measured again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from nas_search.config import SpaceDefinition
 from nas_search.errors import SearchStopped
-from nas_search.evaluation import Evaluator, measure
+from nas_search.evaluation import Evaluator, Measurement
+from nas_search.evaluation.executor import Executor, InProcess
 from nas_search.results.journal import JOURNAL, Journal, write_atomic
 from nas_search.results.tables import ParetoReport, write_run_tables
 from nas_search.search.history import Evaluation, History
@@ -39,10 +41,17 @@ def run_search(
     run_dir: Path,
     *,
     on_evaluation: Callback | None = None,
+    executor: Executor | None = None,
 ) -> RunOutcome:
-    """Run (or resume) the search whose journal lives in ``run_dir`` until its budget is spent."""
+    """Run (or resume) the search whose journal lives in ``run_dir`` until its budget is spent.
+
+    ``executor`` runs the real evaluations (default: one at a time with ``evaluator``, in this
+    process); ``evaluator`` also gives the exact metrics the search computes.
+    """
     settings = definition.settings
     required = [o.name for o in definition.objectives]
+    if executor is None:
+        executor = InProcess(evaluator, required, settings.retries)
     journal = Journal(run_dir / JOURNAL)
     history = History.from_records(definition.space, journal.records)
     tactic = make_tactic(definition, evaluator)
@@ -70,8 +79,23 @@ def run_search(
                 if info:
                     record["info"] = info
                 journal.append(record)
-            for ident, iteration, proposal in list(history.pending):
-                measurement = measure(evaluator, proposal.config, required)
+            batch = {ident: (iteration, proposal) for ident, iteration, proposal in history.pending}
+            tasks = [(ident, proposal.config) for ident, (_, proposal) in batch.items()]
+
+            def on_retry(ident: int, failed: Measurement, attempt: int) -> None:
+                journal.append(
+                    {
+                        "type": "attempt",
+                        "id": ident,
+                        "attempt": attempt,
+                        "error": failed.error,
+                        "seconds": round(failed.seconds, 6),
+                        "timestamp": _now(),
+                    }
+                )
+
+            for ident, measurement in executor.run(tasks, on_retry):
+                iteration, proposal = batch[ident]
                 evaluation = Evaluation(
                     id=ident,
                     iteration=iteration,

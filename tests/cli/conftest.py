@@ -1,19 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
-
-from nas_search.cli import app
-
-
-@pytest.fixture
-def cli():
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(app, [str(a) for a in args], catch_exceptions=True)
-
-    return invoke
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from nas_search.results.journal import JOURNAL, read_journal
 from nas_search.results.tables import WALL_CLOCK
@@ -23,7 +24,7 @@ assert SPACE != TOY
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "TOY_DELAY": "0.05"}
+    env = {**os.environ, "TOY_DELAY": "0.05", "RUN_MARK": str(cwd)}
     return subprocess.Popen(
         [sys.executable, "-m", "nas_search", *args, "-q"],
         cwd=cwd,
@@ -94,9 +95,12 @@ def test_sigkill_at_random_points_then_resume(write_space, tmp_path):
         assert (tmp_path / "killed" / name).read_text() == (tmp_path / "ref" / name).read_text()
 
 
-def test_ctrl_c_stops_cleanly_and_says_how_to_resume(write_space, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(write_space, tmp_path, workers):
     write_space(SPACE)
-    process = _cli("run", "--space", "space.yaml", "--out", "run", cwd=tmp_path)
+    process = _cli(
+        "run", "--space", "space.yaml", "--out", "run", "--workers", str(workers), cwd=tmp_path
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         records, _ = read_journal(tmp_path / "run" / JOURNAL)
@@ -107,6 +111,24 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(write_space, tmp_path):
     assert process.wait(timeout=30) == 130
     err = process.stderr.read().decode()
     assert "Resume with: nas-search run --resume run" in err and "Traceback" not in err
+    if workers > 1:
+        time.sleep(0.5)
+        assert not _processes_with(str(tmp_path)), "workers outlived the run"
     resumed = _cli("run", "--resume", "run", cwd=tmp_path)
     assert resumed.wait(timeout=120) == 0
-    assert len(pd.read_csv(tmp_path / "run" / "results.csv")) == 40
+    frame = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert len(frame) == 40 and frame["hash"].is_unique
+
+
+def _processes_with(mark: str) -> list[int]:
+    """Live processes whose environment holds ``RUN_MARK=mark`` (the run and its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and f"RUN_MARK={mark}".encode() in (
+                entry / "environ"
+            ).read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

@@ -1,0 +1,120 @@
+"""Worker processes: parallel measurements equal in-process ones; a worker killed (SIGKILL) or
+hung mid-evaluation is recorded with its reason, replaced, and its candidate retried on
+another worker; retries run out into a failed measurement; the run goes on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+from nas_search.config import load_space_file
+from nas_search.evaluation import build_evaluator
+from nas_search.evaluation.executor import InProcess, WorkerPool, payload_of
+from nas_search.results.journal import JOURNAL, read_journal
+from tests.conftest import TOY
+
+# an evaluator that misbehaves on purpose, once per marker file, for the configs named below
+TROUBLE = """
+import os, signal, sys, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from spacelib import evaluate as toy
+
+def evaluate(config):
+    marker = Path(os.environ["TROUBLE_DIR"]) / f"{config['embed']}-{config['depth']}"
+    first = not marker.exists()
+    marker.touch()
+    if config["embed"] == 16 and config["depth"] == 1 and first:
+        os.kill(os.getpid(), signal.SIGKILL)        # the worker dies mid-evaluation, once
+    if config["embed"] == 24 and config["depth"] == 1:
+        time.sleep(60)                               # hangs, every time
+    if config["embed"] == 32 and config["depth"] == 1:
+        raise RuntimeError("always broken")
+    return toy(config)
+"""
+
+CONFIGS = [
+    {"depth": 1, "embed": 16, "act": "relu", "heads": [1]},  # killed once
+    {"depth": 1, "embed": 24, "act": "relu", "heads": [2]},  # hangs
+    {"depth": 1, "embed": 32, "act": "gelu", "heads": [4]},  # raises
+    {"depth": 2, "embed": 16, "act": "gelu", "heads": [1, 2]},
+    {"depth": 3, "embed": 24, "act": "relu", "heads": [1, 2, 4]},
+]
+
+
+@pytest.fixture
+def trouble(write_space, tmp_path, monkeypatch):
+    space = write_space(TOY.replace("spacelib.py:evaluate", "trouble.py:evaluate"))
+    (tmp_path / "trouble.py").write_text(TROUBLE)
+    (tmp_path / "markers").mkdir()
+    monkeypatch.setenv("TROUBLE_DIR", str(tmp_path / "markers"))
+    return load_space_file(space)
+
+
+def test_workers_measure_what_the_process_measures(write_space):
+    definition = load_space_file(write_space())
+    tasks = list(enumerate(CONFIGS[3:] + [{**CONFIGS[0], "act": "gelu"}]))
+    here = dict(InProcess(build_evaluator(definition), ["score", "cost"]).run(tasks))
+    pool = WorkerPool(payload_of(definition), ["score", "cost"], 2)
+    try:
+        there = dict(pool.run(tasks))
+    finally:
+        pool.close()
+    assert {k: m.metrics for k, m in there.items()} == {k: m.metrics for k, m in here.items()}
+
+
+def test_killed_hung_and_broken_evaluations(trouble):
+    pool = WorkerPool(payload_of(trouble), ["score", "cost"], 2, retries=1, timeout=1.5)
+    retried = []
+    start = time.perf_counter()
+    try:
+        done = dict(pool.run(list(enumerate(CONFIGS)), lambda i, m, a: retried.append((i, m))))
+    finally:
+        pool.close()
+    assert sorted(done) == [0, 1, 2, 3, 4]
+    assert done[0].ok  # killed once, then measured on the retry
+    assert done[1].status == "failed" and done[1].error == "timed out after 1.5 s (worker killed)"
+    assert done[2].status == "failed" and "RuntimeError: always broken" in done[2].error
+    assert done[3].ok and done[4].ok
+    reasons = {i: m.error for i, m in retried}
+    assert reasons[0] == "worker process died (killed by SIGKILL)"
+    assert sorted(i for i, _ in retried) == [0, 1, 2]  # one retry each, then given up
+    assert pool.restarts == 3  # the killed worker, and the hung one twice
+    assert time.perf_counter() - start < 30
+
+
+def test_a_worker_killed_from_outside_is_replaced(write_space, monkeypatch):
+    monkeypatch.setenv("TOY_DELAY", "3")
+    definition = load_space_file(write_space())
+    pool = WorkerPool(payload_of(definition), ["score", "cost"], 1, retries=0)
+    try:
+        results = pool.run([(0, CONFIGS[3])])
+        victim = pool.slots[0].process.pid
+        killer = __import__("threading").Timer(1.0, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        ident, measurement = next(results)
+        assert (ident, measurement.status) == (0, "failed")
+        assert measurement.error == "worker process died (killed by SIGKILL)"
+        assert pool.slots[0].process.pid != victim and pool.slots[0].process.is_alive()
+    finally:
+        pool.close()
+
+
+def test_a_run_with_workers_survives_and_journals_the_attempts(cli, trouble, tmp_path):
+    result = cli(
+        "run", "--space", trouble.path, "--out", tmp_path / "r", "--workers", 2,
+        "--evaluation-timeout", 1.5, "--budget", 10, "--batch", 5, "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(tmp_path / "r" / "results.csv")
+    assert (frame["status"] == "ok").sum() == 10  # the budget counts successes only
+    assert list(frame["id"]) == sorted(frame["id"])
+    records, _ = read_journal(tmp_path / "r" / JOURNAL)
+    attempts = [r for r in records if r["type"] == "attempt"]
+    evaluations = {r["id"]: r for r in records if r["type"] == "evaluation"}
+    for attempt in attempts:  # every retried candidate ends in exactly one evaluation record
+        assert attempt["id"] in evaluations and attempt["error"]
