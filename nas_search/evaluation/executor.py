@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
 
+from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluatorError
 from nas_search.evaluation.base import Evaluator, Measurement, measure
 
@@ -304,7 +305,7 @@ def _exit_reason(code: int | None) -> str:
     return f"exit code {code}"
 
 
-def payload_of(definition: Any) -> SpacePayload:
+def payload_of(definition: SpaceDefinition) -> SpacePayload:
     """The picklable description of a space a worker rebuilds its evaluator from."""
     return SpacePayload(
         definition.to_dict(),

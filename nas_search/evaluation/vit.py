@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -88,12 +89,7 @@ def shape_of(spec: VitSpec) -> SupernetShape:
 
 def _check_space(definition: SpaceDefinition, shape: SupernetShape, where: str) -> None:
     """Every value the space can take must fit the super-network."""
-    limits: dict[str, tuple[float, str]] = {
-        "embed_dim": (shape.embed_dim, "embed_dim"),
-        "depth": (shape.depth, "depth"),
-        "num_heads": (shape.num_heads, "num_heads"),
-        "mlp_ratio": (shape.mlp_ratio, "mlp_ratio"),
-    }
+    limits = {name: getattr(shape, name) for name in ELASTIC}
     for p in definition.space.parameters:
         at = f"{where}parameters.{p.name}: "
         if p.name not in limits:
@@ -102,15 +98,14 @@ def _check_space(definition: SpaceDefinition, shape: SupernetShape, where: str) 
             )
         if p.per_layer is not None and p.per_layer != "depth":
             raise EvaluatorError(f"{at}per_layer must be 'depth', got {p.per_layer!r}")
-        limit, field = limits[p.name]
-        values = _values(p)
-        for v in values:
+        limit = limits[p.name]
+        for v in _values(p):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
                 raise EvaluatorError(f"{at}must be positive numbers, got {v!r}")
             if v > limit:
                 raise EvaluatorError(
                     f"{at}{v!r} exceeds the super-network's maximum "
-                    f"(evaluator.supernet.{field}: {limit!r})"
+                    f"(evaluator.supernet.{p.name}: {limit!r})"
                 )
             if p.name != "mlp_ratio" and not float(v).is_integer():
                 raise EvaluatorError(f"{at}must be whole numbers, got {v!r}")
@@ -192,7 +187,6 @@ class VitEvaluator(BaseEvaluator):
                 )
         super().__init__([m for m in wanted if m not in exact], exact)
         self._model: Any = None
-        self._splits: Any = None
         self._inputs: Any = None
         self.checkpoint_path: Path | None = None
 
@@ -201,11 +195,14 @@ class VitEvaluator(BaseEvaluator):
         path = Path(value).expanduser()
         return path if path.is_absolute() else self.definition.base_dir / path
 
-    def _load_splits(self) -> Any:
+    @cached_property
+    def splits(self) -> Any:
+        """The data, loaded once and checked against the super-network's input."""
         from nas_search.supernet.data import load_splits
 
         data = self.spec.data
-        assert data is not None
+        if data is None:
+            raise EvaluatorError(f"{self.where}evaluator.data: needed here, got none")
         field = f"{self.where}evaluator.data.source"
         splits = load_splits(
             data.source,
@@ -229,22 +226,17 @@ class VitEvaluator(BaseEvaluator):
             )
         return splits
 
-    def cache_path(self, splits: Any) -> Path:
-        from nas_search.supernet.store import cached_checkpoint, checkpoint_key
-
-        assert self.spec.train is not None
-        key = checkpoint_key(self.shape.to_dict(), splits.digest, self.spec.train.model_dump())
-        return cached_checkpoint(self.definition.name, key)
-
     def weights_path(self) -> Path | None:
         """Where the weights are (or will be once trained); None without any."""
+        from nas_search.supernet.store import cached_checkpoint, checkpoint_key
+
         if self.spec.checkpoint is not None:
             return self._path(self.spec.checkpoint)
         if self.spec.train is None or self.spec.data is None:
             return None
-        if self._splits is None:
-            self._splits = self._load_splits()
-        return self.cache_path(self._splits)
+        train = self.spec.train.model_dump()
+        key = checkpoint_key(self.shape.to_dict(), self.splits.digest, train)
+        return cached_checkpoint(self.definition.name, key)
 
     def train(
         self, out: Path, on_epoch: OnEpoch | None = None, epochs: int | None = None
@@ -262,9 +254,7 @@ class VitEvaluator(BaseEvaluator):
         settings = self.spec.train or TrainSettings()
         if epochs is not None:
             settings = settings.model_copy(update={"epochs": epochs})
-        if self._splits is None:
-            self._splits = self._load_splits()
-        splits = self._splits
+        splits = self.splits
         torch.manual_seed(settings.seed)
         model = ElasticViT(self.shape)
         largest, smallest = space_extremes(self.definition, self.shape)
@@ -318,9 +308,8 @@ class VitEvaluator(BaseEvaluator):
             raise EvaluatorError(
                 f"{self.where}evaluator.latency.device: CUDA is not available here, got {device!r}"
             )
-        wants_accuracy = ACCURACY in self.metrics
-        if wants_accuracy and self._splits is None:
-            self._splits = self._load_splits()
+        if ACCURACY in self.metrics:
+            self.splits  # noqa: B018  (load and check the data before any training)
         path = self.weights_path()
         if path is not None and not path.is_file() and self.spec.checkpoint is None:
             if notice is not None:
@@ -345,7 +334,8 @@ class VitEvaluator(BaseEvaluator):
         else:
             torch.manual_seed(0)  # no weights: latency and exact metrics only
             model = ElasticViT(self.shape)
-        self._model = model.eval().to(device)
+        self._model = model.eval().to(device)  # nn.Module.eval: inference mode of the layers
+        # process-wide on purpose: latency is measured at this thread count (recorded per row)
         torch.set_num_threads(self.spec.latency.threads)
         generator = torch.Generator().manual_seed(0)
         s = self.shape
@@ -382,7 +372,7 @@ class VitEvaluator(BaseEvaluator):
         out: dict[str, float] = {}
         if ACCURACY in self.metrics:
             out[ACCURACY] = accuracy(
-                model, sub, self._splits.x_val, self._splits.y_val, self.spec.latency.device
+                model, sub, self.splits.x_val, self.splits.y_val, self.spec.latency.device
             )
         if "latency_ms" in self.metrics:
             settings = self.spec.latency

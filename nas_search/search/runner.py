@@ -60,6 +60,20 @@ def run_search(
         tactic.restore(states[-1])
     failures_in_row = 0
     exhausted = False
+
+    def on_retry(ident: int, failed: Measurement, attempt: int) -> None:
+        """A failed attempt that will be retried: journaled, not counted as an evaluation."""
+        journal.append(
+            {
+                "type": "attempt",
+                "id": ident,
+                "attempt": attempt,
+                "error": failed.error,
+                "seconds": round(failed.seconds, 6),
+                "timestamp": _now(),
+            }
+        )
+
     try:
         while True:
             if not history.pending:
@@ -81,19 +95,6 @@ def run_search(
                 journal.append(record)
             batch = {ident: (iteration, proposal) for ident, iteration, proposal in history.pending}
             tasks = [(ident, proposal.config) for ident, (_, proposal) in batch.items()]
-
-            def on_retry(ident: int, failed: Measurement, attempt: int) -> None:
-                journal.append(
-                    {
-                        "type": "attempt",
-                        "id": ident,
-                        "attempt": attempt,
-                        "error": failed.error,
-                        "seconds": round(failed.seconds, 6),
-                        "timestamp": _now(),
-                    }
-                )
-
             for ident, measurement in executor.run(tasks, on_retry):
                 iteration, proposal = batch[ident]
                 evaluation = Evaluation(

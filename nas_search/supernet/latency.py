@@ -27,10 +27,6 @@ class Latency:
     repeats: int
     stable: bool
 
-    @property
-    def spread(self) -> float:
-        return relative_spread_of(self.median_ms, self.iqr_ms)
-
 
 def relative_spread_of(median: float, iqr: float) -> float:
     return iqr / median if median > 0 else math.inf
