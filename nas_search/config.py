@@ -174,6 +174,25 @@ class SearchSettings(_Model):
         float | None,
         Field(gt=0, description="seconds one evaluation may take (runs it in a worker process)"),
     ] = None
+    executor: Literal["local", "ray"] = Field(
+        "local", description="local: this process or worker processes; ray: Ray actors"
+    )
+    address: StrictStr | None = Field(
+        None, description="the Ray cluster (auto, ray://host:port; default: a local Ray)"
+    )
+    num_cpus: Annotated[float, Field(ge=0, description="CPUs each Ray worker asks for")] = 1.0
+    num_gpus: Annotated[float, Field(ge=0, description="GPUs each Ray worker asks for")] = 0.0
+
+    @model_validator(mode="after")
+    def _ray_only(self) -> SearchSettings:
+        defaults = {"address": None, "num_cpus": 1.0, "num_gpus": 0.0}
+        for name, default in defaults.items():
+            if self.executor != "ray" and getattr(self, name) != default:
+                raise ValueError(
+                    f"{name}: {getattr(self, name)!r} is for the Ray executor "
+                    f"(executor: ray), got executor: {self.executor!r}"
+                )
+        return self
 
 
 class SpaceFile(_Model):

@@ -27,8 +27,29 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def start_executor(definition: SpaceDefinition, quiet: bool) -> Executor | None:
-    """Worker processes when asked for (several workers, or a timeout to enforce)."""
+    """Ray actors, or worker processes when asked for (several workers, or a timeout to
+    enforce); None: in this process."""
     settings = definition.settings
+    required = [o.name for o in definition.objectives]
+    if settings.executor == "ray":
+        from nas_search.evaluation.ray_executor import RayPool
+
+        if not quiet:
+            where = settings.address or "a local Ray instance"
+            stderr.print(
+                f"Starting {settings.workers} Ray workers on {where} "
+                f"({settings.num_cpus:g} CPU, {settings.num_gpus:g} GPU each)"
+            )
+        return RayPool(
+            payload_of(definition),
+            required,
+            settings.workers,
+            retries=settings.retries,
+            timeout=settings.evaluation_timeout,
+            address=settings.address,
+            num_cpus=settings.num_cpus,
+            num_gpus=settings.num_gpus,
+        )
     if settings.workers == 1 and settings.evaluation_timeout is None:
         return None
     devices = gpu_devices()
@@ -37,7 +58,7 @@ def start_executor(definition: SpaceDefinition, quiet: bool) -> Executor | None:
         stderr.print(f"Starting {settings.workers} evaluation workers{pinned}")
     return WorkerPool(
         payload_of(definition),
-        [o.name for o in definition.objectives],
+        required,
         settings.workers,
         retries=settings.retries,
         timeout=settings.evaluation_timeout,
@@ -78,6 +99,14 @@ def run(
     evaluation_timeout: float | None = typer.Option(
         None, help="search.evaluation_timeout: seconds one evaluation may take"
     ),
+    executor: str | None = typer.Option(
+        None, help="search.executor: local (processes) or ray (Ray actors; the ray extra)"
+    ),
+    address: str | None = typer.Option(
+        None, help="search.address: the Ray cluster: auto, ray://host:port"
+    ),
+    num_cpus: float | None = typer.Option(None, help="search.num_cpus: per Ray worker"),
+    num_gpus: float | None = typer.Option(None, help="search.num_gpus: per Ray worker"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Search a space; every real evaluation is journaled before the next one starts."""
@@ -95,6 +124,10 @@ def run(
         workers=workers,
         retries=retries,
         evaluation_timeout=evaluation_timeout,
+        executor=executor,
+        address=address,
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
     )
     if resume is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
@@ -122,12 +155,12 @@ def run(
         note = f"{history.failures} failed" if history.failures else ""
         progress.update(task, completed=history.successes, note=note, refresh=True)
 
-    executor = None
+    pool = None
     try:
-        executor = start_executor(definition, quiet)
+        pool = start_executor(definition, quiet)
         with progress:
             outcome = run_search(
-                definition, evaluator, run_dir, on_evaluation=on_evaluation, executor=executor
+                definition, evaluator, run_dir, on_evaluation=on_evaluation, executor=pool
             )
     except KeyboardInterrupt:
         stderr.print(f"Interrupted. Every finished evaluation is saved in {run_dir}.")
@@ -137,8 +170,8 @@ def run(
         raise SearchStopped(f"{exc}. Fix it, then: nas-search run --resume {run_dir}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if executor is not None:
-            executor.close()
+        if pool is not None:
+            pool.close()
         evaluator.close()
     history = outcome.history
     report = outcome.report

@@ -1,9 +1,12 @@
-"""Executors: where real evaluations run. In this process (the default), or in a pool of worker
-processes that each load the evaluator once, measure several candidates at once, survive a
-worker that dies or hangs, and retry a failed candidate on another worker.
+"""Executors: where real evaluations run. In this process (the default), in a pool of worker
+processes, or on Ray actors (:mod:`nas_search.evaluation.ray_executor`); each worker loads the
+evaluator once, several candidates are measured at once, a worker that dies or hangs is
+replaced, and a failed candidate is retried on another worker.
 
-Both yield ``(id, measurement)`` as measurements finish; a failed attempt that will be retried
-is reported through ``on_retry`` first, so the run can journal it.
+Tasks are submitted as they are chosen (the run may submit the next batch while the current
+one is still being measured) and come back one at a time, in the order they finish, through
+``next``; a failed attempt that will be retried is reported through ``on_retry`` first, so the
+run can journal it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection, wait
@@ -27,32 +31,132 @@ OnRetry = Callable[[int, Measurement, int], None]  # id, failed attempt, attempt
 
 
 class Executor(Protocol):
-    def run(
-        self, tasks: Sequence[Task], on_retry: OnRetry | None = None
-    ) -> Iterator[tuple[int, Measurement]]: ...
+    """Runs submitted tasks; ``next`` blocks until one of them is finished for good (measured,
+    or failed with every retry spent). ``pending``: submitted tasks not yet returned."""
+
+    def submit(self, tasks: Sequence[Task]) -> None: ...
+
+    def next(self, on_retry: OnRetry | None = None) -> tuple[int, Measurement]: ...
+
+    @property
+    def pending(self) -> int: ...
 
     def close(self) -> None: ...
 
 
-@dataclass
-class InProcess:
-    """Measure one candidate at a time with the given evaluator (no extra process)."""
+class Dispatcher:
+    """What every executor shares: the queue, the attempts, retries preferring another worker
+    than the one that failed, and the evaluation timeout. A subclass has ``workers`` slots and
+    says how to send a task to one (``_send``), how to wait for finished ones (``_wait``) and
+    how to replace a worker that hangs (``_restart``)."""
 
-    evaluator: Evaluator
-    required: Sequence[str]
-    retries: int = 0
+    def __init__(self, workers: int, retries: int, timeout: float | None) -> None:
+        self.workers, self.retries, self.timeout = workers, retries, timeout
+        self.restarts = 0  # workers replaced: died or timed out
+        self._queue: list[tuple[Task, int]] = []  # task, attempt
+        self._running: dict[int, tuple[Task, int, float]] = {}  # slot -> task, attempt, start
+        self._finished: deque[tuple[int, Measurement]] = deque()
+        self._last_failed: dict[int, int] = {}  # slot -> the task id that last failed there
+
+    # the executor protocol ---------------------------------------------------------------------
+    def submit(self, tasks: Sequence[Task]) -> None:
+        self._queue += [(task, 0) for task in tasks]
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue) + len(self._running) + len(self._finished)
+
+    def next(self, on_retry: OnRetry | None = None) -> tuple[int, Measurement]:
+        while not self._finished:
+            if not self._queue and not self._running:
+                raise LookupError("no task submitted")
+            self._dispatch()
+            for slot, measurement in self._collect():
+                task, attempt, _ = self._running.pop(slot)
+                if measurement.ok or attempt >= self.retries:
+                    self._finished.append((task[0], measurement))
+                    continue
+                self._last_failed[slot] = task[0]
+                if on_retry is not None:
+                    on_retry(task[0], measurement, attempt)
+                self._queue.insert(0, (task, attempt + 1))
+        return self._finished.popleft()
 
     def run(
         self, tasks: Sequence[Task], on_retry: OnRetry | None = None
     ) -> Iterator[tuple[int, Measurement]]:
-        for ident, config in tasks:
-            for attempt in range(self.retries + 1):
-                measurement = measure(self.evaluator, config, self.required)
-                if measurement.ok or attempt == self.retries:
-                    break
-                if on_retry is not None:
-                    on_retry(ident, measurement, attempt)
-            yield ident, measurement
+        """Submit ``tasks`` and yield every result as it finishes."""
+        self.submit(tasks)
+        while self.pending:
+            yield self.next(on_retry)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # scheduling --------------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        for slot in range(self.workers):
+            if slot in self._running or not self._queue:
+                continue
+            k = self._pick(slot)
+            (task, attempt), self._queue = self._queue[k], self._queue[:k] + self._queue[k + 1 :]
+            self._running[slot] = (task, attempt, time.perf_counter())
+            self._send(slot, task)
+
+    def _pick(self, slot: int) -> int:
+        """The first queued task for ``slot``, preferring not to give a retry to the worker it
+        failed on (when another worker could take it)."""
+        for k, (task, _) in enumerate(self._queue):
+            if task[0] != self._last_failed.get(slot) or self.workers == 1:
+                return k
+        return 0
+
+    def _collect(self) -> list[tuple[int, Measurement]]:
+        """Finished attempts (at least one): results, dead workers, timeouts."""
+        wait_for = None
+        if self.timeout is not None:
+            first = min(start for _, _, start in self._running.values())
+            wait_for = max(0.0, first + self.timeout - time.perf_counter())
+        done = self._wait(wait_for)
+        if self.timeout is None:
+            return done
+        now, finished = time.perf_counter(), {slot for slot, _ in done}
+        for slot, (_, _, start) in list(self._running.items()):
+            if slot not in finished and now - start >= self.timeout:
+                self._restart(slot)
+                self.restarts += 1
+                error = f"timed out after {self.timeout:g} s (worker killed)"
+                done.append((slot, Measurement("failed", error=error, seconds=now - start)))
+        return done
+
+    def _elapsed(self, slot: int) -> float:
+        return time.perf_counter() - self._running[slot][2]
+
+    # what a subclass provides ------------------------------------------------------------------
+    def _send(self, slot: int, task: Task) -> None:
+        raise NotImplementedError
+
+    def _wait(self, wait_for: float | None) -> list[tuple[int, Measurement]]:
+        """Block up to ``wait_for`` seconds (None: until one finishes) for running slots."""
+        raise NotImplementedError
+
+    def _restart(self, slot: int) -> None:
+        raise NotImplementedError
+
+
+class InProcess(Dispatcher):
+    """Measure one candidate at a time with the given evaluator (no extra process)."""
+
+    def __init__(self, evaluator: Evaluator, required: Sequence[str], retries: int = 0) -> None:
+        super().__init__(1, retries, None)
+        self.evaluator, self.required = evaluator, list(required)
+        self._config: dict[str, Any] = {}
+
+    def _send(self, slot: int, task: Task) -> None:
+        self._config = task[1]
+
+    def _wait(self, wait_for: float | None) -> list[tuple[int, Measurement]]:
+        return [(0, measure(self.evaluator, self._config, self.required))]
 
     def close(self) -> None:
         self.evaluator.close()
@@ -68,25 +172,32 @@ class SpacePayload:
     path: str | None
 
 
-def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> None:
-    """A worker process: build and prepare the evaluator once, then measure what it is sent."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+def load_evaluator(payload: SpacePayload) -> Evaluator:
+    """A worker's evaluator: the space rebuilt from ``payload``, the evaluator built and
+    prepared (e.g. its super-network loaded) once."""
     from nas_search.config import load_space_dict
     from nas_search.evaluation import build_evaluator
 
+    definition = load_space_dict(
+        payload.data,
+        source=payload.source,
+        base_dir=Path(payload.base_dir),
+        path=Path(payload.path) if payload.path else None,
+    )
+    evaluator = build_evaluator(definition)
+    ready = getattr(evaluator, "prepare", None)
+    if ready is not None:
+        ready()
+    return evaluator
+
+
+def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> None:
+    """A worker process: build and prepare the evaluator once, then measure what it is sent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
-        definition = load_space_dict(
-            payload.data,
-            source=payload.source,
-            base_dir=Path(payload.base_dir),
-            path=Path(payload.path) if payload.path else None,
-        )
-        evaluator = build_evaluator(definition)
-        ready = getattr(evaluator, "prepare", None)
-        if ready is not None:
-            ready()
+        evaluator = load_evaluator(payload)
     except Exception as exc:
-        conn.send(("error", f"{type(exc).__name__}: {exc}".splitlines()[0]))
+        conn.send(("error", one_line(exc)))
         return
     conn.send(("ready", os.getpid()))
     while True:
@@ -101,19 +212,20 @@ def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> Non
     evaluator.close()
 
 
+def one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
 @dataclass
-class _Slot:
-    """One worker process and what it is measuring."""
+class _Process:
+    """One worker process and its pipe."""
 
     index: int
     process: Any
     conn: Connection
-    task: Task | None = None
-    started: float = 0.0
-    last_failed: int | None = None  # the task id that last failed here
 
 
-class WorkerPool:
+class WorkerPool(Dispatcher):
     """``workers`` processes (spawned, so torch and CUDA start clean), each holding a loaded
     evaluator. On GPUs pass ``devices``: worker ``k`` sees only ``devices[k % len]`` through
     ``CUDA_VISIBLE_DEVICES``. ``timeout`` (seconds) bounds one evaluation: the worker is killed
@@ -130,17 +242,16 @@ class WorkerPool:
         devices: Sequence[str] = (),
         start_timeout: float = 600.0,
     ) -> None:
+        super().__init__(workers, retries, timeout)
         self.payload, self.required = payload, list(required)
-        self.retries, self.timeout, self.devices = retries, timeout, list(devices)
-        self.start_timeout = start_timeout
+        self.devices, self.start_timeout = list(devices), start_timeout
         self._context = multiprocessing.get_context("spawn")
         self.slots = [self._start(k) for k in range(workers)]
-        for slot in self.slots:
-            self._await_ready(slot)
-        self.restarts = 0
+        for worker in self.slots:
+            self._await_ready(worker)
 
-    # workers ------------------------------------------------------------------------------
-    def _start(self, index: int) -> _Slot:
+    # workers -------------------------------------------------------------------------------
+    def _start(self, index: int) -> _Process:
         parent, child = self._context.Pipe()
         previous = os.environ.get("CUDA_VISIBLE_DEVICES")
         if self.devices:  # spawn copies the environment at start: set it around start()
@@ -160,138 +271,75 @@ class WorkerPool:
                 else:
                     os.environ["CUDA_VISIBLE_DEVICES"] = previous
         child.close()
-        return _Slot(index, process, parent)
+        return _Process(index, process, parent)
 
-    def _await_ready(self, slot: _Slot) -> None:
-        if not slot.conn.poll(self.start_timeout):
-            self._kill(slot)
-            raise EvaluatorError(f"worker {slot.index}: not ready in {self.start_timeout:g} s")
+    def _await_ready(self, worker: _Process) -> None:
+        if not worker.conn.poll(self.start_timeout):
+            self._kill(worker)
+            raise EvaluatorError(f"worker {worker.index}: not ready in {self.start_timeout:g} s")
         try:
-            message = slot.conn.recv()
+            message = worker.conn.recv()
         except EOFError:
             raise EvaluatorError(
-                f"worker {slot.index}: died while loading the evaluator "
-                f"(exit code {slot.process.exitcode})"
+                f"worker {worker.index}: died while loading the evaluator "
+                f"(exit code {worker.process.exitcode})"
             ) from None
         if message[0] == "error":
-            raise EvaluatorError(f"worker {slot.index}: {message[1]}")
+            raise EvaluatorError(f"worker {worker.index}: {message[1]}")
 
-    def _kill(self, slot: _Slot) -> None:
-        if slot.process.is_alive():
-            slot.process.kill()
-        slot.process.join(5)
-        slot.conn.close()
+    def _kill(self, worker: _Process) -> None:
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(5)
+        worker.conn.close()
 
-    def _replace(self, slot: _Slot) -> _Slot:
-        self._kill(slot)
-        fresh = self._start(slot.index)
-        self._await_ready(fresh)
-        fresh.last_failed = slot.last_failed
-        self.slots[slot.index] = fresh
-        self.restarts += 1
-        return fresh
+    def _restart(self, slot: int) -> None:
+        self._kill(self.slots[slot])
+        self.slots[slot] = self._start(slot)
+        self._await_ready(self.slots[slot])
 
-    # measuring ----------------------------------------------------------------------------
-    def run(
-        self, tasks: Sequence[Task], on_retry: OnRetry | None = None
-    ) -> Iterator[tuple[int, Measurement]]:
-        queue: list[tuple[Task, int]] = [(t, 0) for t in tasks]  # task, attempt
-        attempts: dict[int, int] = {}
-        busy: dict[int, _Slot] = {}  # task id -> slot
-        while queue or busy:
-            for slot in self.slots:
-                if slot.task is None and queue:
-                    k = self._pick(queue, slot)
-                    (task, attempt), queue = queue[k], queue[:k] + queue[k + 1 :]
-                    slot.task, slot.started = task, time.perf_counter()
-                    attempts[task[0]] = attempt
-                    slot.conn.send(task)
-                    busy[task[0]] = slot
-            for slot, measurement in self._wait(list(busy.values())):
-                assert slot.task is not None
-                task, slot.task = slot.task, None
-                del busy[task[0]]
-                attempt = attempts[task[0]]
-                if measurement.ok or attempt >= self.retries:
-                    yield task[0], measurement
-                    continue
-                slot.last_failed = task[0]
-                if on_retry is not None:
-                    on_retry(task[0], measurement, attempt)
-                queue.insert(0, (task, attempt + 1))
+    # measuring -----------------------------------------------------------------------------
+    def _send(self, slot: int, task: Task) -> None:
+        self.slots[slot].conn.send(task)
 
-    def _pick(self, queue: list[tuple[Task, int]], slot: _Slot) -> int:
-        """The first task for ``slot``, preferring not to give a retry to the worker it
-        failed on (when another worker could take it)."""
-        for k, (task, _) in enumerate(queue):
-            if task[0] != slot.last_failed or len(self.slots) == 1:
-                return k
-        return 0
-
-    def _wait(self, busy: list[_Slot]) -> Iterator[tuple[_Slot, Measurement]]:
-        """Finished attempts: results, dead workers, timeouts (replacing the worker)."""
-        if not busy:
-            return
-        deadline = None
-        if self.timeout is not None:
-            deadline = min(s.started for s in busy) + self.timeout
-            wait_for = max(0.0, deadline - time.perf_counter())
-        else:
-            wait_for = None
-        handles: dict[Any, _Slot] = {}
-        for slot in busy:
-            handles[slot.conn] = slot
-            handles[slot.process.sentinel] = slot
-        ready = wait(list(handles), wait_for)
-        done: set[int] = set()
-        for handle in ready:
+    def _wait(self, wait_for: float | None) -> list[tuple[int, Measurement]]:
+        """Results and dead workers (replaced; their attempt failed with the reason)."""
+        handles: dict[Any, int] = {}
+        for slot in self._running:
+            handles[self.slots[slot].conn] = slot
+            handles[self.slots[slot].process.sentinel] = slot
+        done: dict[int, Measurement] = {}
+        for handle in wait(list(handles), wait_for):
             slot = handles[handle]
-            if slot.index in done:
+            if slot in done:
                 continue
-            seconds = time.perf_counter() - slot.started
-            if handle is slot.conn or slot.conn.poll():
+            worker = self.slots[slot]
+            if handle is worker.conn or worker.conn.poll():
                 try:
-                    _, _, fields = slot.conn.recv()
+                    _, _, fields = worker.conn.recv()
                 except (EOFError, OSError):
                     pass
                 else:
-                    done.add(slot.index)
-                    yield slot, Measurement(**fields)
+                    done[slot] = Measurement(**fields)
                     continue
-            done.add(slot.index)
-            code = slot.process.exitcode if not slot.process.is_alive() else None
-            slot.process.join(1)
-            code = slot.process.exitcode if code is None else code
-            reason = f"worker process died ({_exit_reason(code)})"
-            fresh = self._replace(slot)
-            fresh.task, fresh.started = slot.task, slot.started
-            yield fresh, Measurement("failed", error=reason, seconds=seconds)
-        now = time.perf_counter()
-        for slot in busy:
-            if slot.index in done or self.timeout is None:
-                continue
-            if now - slot.started >= self.timeout:
-                fresh = self._replace(slot)
-                fresh.task, fresh.started = slot.task, slot.started
-                yield (
-                    fresh,
-                    Measurement(
-                        "failed",
-                        error=f"timed out after {self.timeout:g} s (worker killed)",
-                        seconds=now - slot.started,
-                    ),
-                )
+            seconds = self._elapsed(slot)
+            worker.process.join(1)
+            reason = f"worker process died ({_exit_reason(worker.process.exitcode)})"
+            self._restart(slot)
+            self.restarts += 1
+            done[slot] = Measurement("failed", error=reason, seconds=seconds)
+        return list(done.items())
 
     def close(self) -> None:
-        for slot in self.slots:
-            if slot.process.is_alive() and slot.task is None:
+        for slot, worker in enumerate(self.slots):
+            if worker.process.is_alive() and slot not in self._running:
                 try:
-                    slot.conn.send(None)
+                    worker.conn.send(None)
                 except (BrokenPipeError, OSError):
                     pass
-        for slot in self.slots:
-            slot.process.join(2)
-            self._kill(slot)
+        for worker in self.slots:
+            worker.process.join(2)
+            self._kill(worker)
 
 
 def _exit_reason(code: int | None) -> str:

@@ -62,7 +62,9 @@ class EvolutionaryTactic:
             verbose=False,
         )
 
-    def propose(self, history: History, limit: int, rng: np.random.Generator) -> list[Proposal]:
+    def propose(
+        self, history: History, limit: int, rng: np.random.Generator
+    ) -> list[Proposal] | None:
         if self.algorithm is None:
             self._setup(history)
         done: dict[bytes, Evaluation] = {
@@ -86,6 +88,10 @@ class EvolutionaryTactic:
             if todo:
                 picked = list(todo.values())[: min(self.settings.batch, limit)]
                 return [Proposal.of(self.space, x) for x in picked]
+            # members still being measured: the generation is told after them
+            pairs = zip(X, violations, strict=True)
+            if any(not bad and vector_key(x) not in done for x, bad in pairs):
+                return None
             F = np.array([self._scores(done.get(vector_key(x))) for x in X])
             set_scores(self.settings.algorithm, pop, F, violations)
             self.algorithm.tell(infills=self.asked)

@@ -67,7 +67,8 @@ class Evaluation:
 
 @dataclass
 class History:
-    """Evaluations in order, the batch still being measured, and every sub-network seen."""
+    """Evaluations in id order, the proposals still being measured (the batch in flight, or
+    two with several workers), and every sub-network seen."""
 
     space: SearchSpace
     evaluations: list[Evaluation] = field(default_factory=list)
@@ -111,6 +112,29 @@ class History:
         self.pending = [p for p in self.pending if p[0] != evaluation.id]
         bisect.insort(self.evaluations, evaluation, key=lambda e: e.id)
         self.successes += evaluation.ok
+
+    def finished_through(self, iteration: int) -> bool:
+        """Whether every batch up to ``iteration`` is measured."""
+        return all(it > iteration for _, it, _ in self.pending)
+
+    def visible(self, through: int) -> History:
+        """What a batch chosen now may depend on, whatever order workers finish in: the
+        evaluations of the iterations up to ``through`` (all finished); every later proposal
+        is pending, measured or not, and every proposal is seen."""
+        if not self.pending and all(e.iteration <= through for e in self.evaluations):
+            return self
+        shown = [e for e in self.evaluations if e.iteration <= through]
+        hidden = [(e.id, e.iteration, e.proposal) for e in self.evaluations]
+        hidden = [p for p in hidden if p[1] > through]
+        return History(
+            self.space,
+            shown,
+            sorted(self.pending + hidden, key=lambda p: p[0]),
+            self.seen,
+            self.next_id,
+            self.next_iteration,
+            sum(e.ok for e in shown),
+        )
 
     @classmethod
     def from_records(cls, space: SearchSpace, records: Iterable[Mapping[str, Any]]) -> History:

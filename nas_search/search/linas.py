@@ -69,12 +69,17 @@ class LinasTactic:
         self.population = None if population is None else np.asarray(population, dtype=np.int64)
 
     # ----------------------------------------------------------------------------------------
-    def propose(self, history: History, limit: int, rng: np.random.Generator) -> list[Proposal]:
+    def propose(
+        self, history: History, limit: int, rng: np.random.Generator
+    ) -> list[Proposal] | None:
         measured = [e for e in history.evaluations if e.ok]
         self.info = {}
         known = len(measured) + (0 if self.warm is None else len(self.warm[1]))
         if known < self.settings.initial:  # a warm start's measurements count here
-            return self._design(history, min(self.settings.initial - known, limit), rng)
+            missing = self.settings.initial - known - len(history.pending)
+            if missing <= 0:
+                return None  # the initial design is still being measured
+            return self._design(history, min(missing, limit), rng)
         vectors, values, archive = self._fit_and_search(history, measured, rng)
         if not archive:
             return self._design(history, min(self.settings.batch, limit), rng)
@@ -85,7 +90,13 @@ class LinasTactic:
         keep = _best_layers(self.surrogate.predict(X, return_std=False)[0], POOL)
         X = X[keep]
         mean, std, _ = self.surrogate.predict(X)  # the spread only for the few that compete
-        picks = select_batch(values * self.signs, mean, std, min(self.settings.batch, limit))
+        pending = None  # proposals still being measured count as their predicted values
+        if history.pending:
+            vectors_pending = np.array([p.vector for _, _, p in history.pending])
+            pending = self.surrogate.predict(vectors_pending, return_std=False)[0]
+        picks = select_batch(
+            values * self.signs, mean, std, min(self.settings.batch, limit), pending=pending
+        )
         return [self._proposal(X[k], mean[k], std[k]) for k in picks]
 
     def predicted_front(self, history: History, rng: np.random.Generator) -> pd.DataFrame:

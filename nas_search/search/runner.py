@@ -4,6 +4,12 @@ Every batch is on disk before its first evaluation starts and every evaluation a
 ends (before the next one starts or, with parallel workers, before more work is handed out),
 so a run killed at any point resumes from its journal and ends exactly as an uninterrupted run
 with the same seed: nothing measured is lost or measured again.
+
+With several workers, batches are asynchronous: batch ``k + 1`` is chosen (from the results of
+batches up to ``k - 1``) as soon as those are in, and queued behind batch ``k``, so workers do
+not idle while the search fits its predictors. Each batch depends only on which batches came
+before it, never on which worker finished first, so a run with a fixed seed and N workers
+measures the same sub-networks every time (and the same with any N > 1).
 """
 
 from __future__ import annotations
@@ -74,50 +80,78 @@ def run_search(
             }
         )
 
-    try:
-        while True:
-            if not history.pending:
-                remaining = settings.budget - history.successes
-                if remaining <= 0:
-                    break
-                iteration = history.next_iteration
+    # With several workers the next batch is chosen while the current one is measured, from
+    # the batches before it (``lag`` 1): workers never wait for the search between batches,
+    # and what is proposed depends on which batches are finished, never on timing.
+    lookahead = 1 if settings.workers > 1 else 0
+    lag = lookahead
+    batches = {ident: (iteration, proposal) for ident, iteration, proposal in history.pending}
+
+    def propose() -> None:
+        """Journal and submit every batch that may be chosen now."""
+        nonlocal lag, exhausted
+        while not exhausted:
+            iteration = history.next_iteration
+            through = iteration - 1 - lag
+            if not history.finished_through(through):
+                return
+            view = history.visible(through)
+            remaining = settings.budget - view.successes - len(view.pending)
+            proposals = None
+            if remaining > 0:
                 rng = iteration_rng(settings.seed, iteration)
-                proposals = tactic.propose(history, remaining, rng)[:remaining]
-                if not proposals:
-                    exhausted = True
-                    break
-                record = history.add_batch(iteration, proposals)
-                if hasattr(tactic, "state"):
-                    record["state"] = tactic.state()
-                info = getattr(tactic, "info", None)
-                if info:
-                    record["info"] = info
-                journal.append(record)
-            batch = {ident: (iteration, proposal) for ident, iteration, proposal in history.pending}
-            tasks = [(ident, proposal.config) for ident, (_, proposal) in batch.items()]
-            for ident, measurement in executor.run(tasks, on_retry):
-                iteration, proposal = batch[ident]
-                evaluation = Evaluation(
-                    id=ident,
-                    iteration=iteration,
-                    proposal=proposal,
-                    status=measurement.status,
-                    metrics=measurement.metrics,
-                    error=measurement.error,
-                    seconds=measurement.seconds,
-                    timestamp=_now(),
+                proposals = tactic.propose(view, remaining, rng)
+            if proposals is None:  # budget spent unless pending ones fail; or results needed
+                if lag == 0:
+                    if remaining > 0:
+                        raise RuntimeError("the tactic waits with every result in")
+                    return
+                lag = 0
+                continue
+            proposals = proposals[:remaining]
+            if not proposals:
+                exhausted = True
+                return
+            record = history.add_batch(iteration, proposals)
+            if hasattr(tactic, "state"):
+                record["state"] = tactic.state()
+            info = getattr(tactic, "info", None)
+            if info:
+                record["info"] = info
+            journal.append(record)
+            ids = [c["id"] for c in record["candidates"]]
+            batches.update({i: (iteration, p) for i, p in zip(ids, proposals, strict=True)})
+            executor.submit([(i, p.config) for i, p in zip(ids, proposals, strict=True)])
+            lag = lookahead
+
+    try:
+        executor.submit([(ident, proposal.config) for ident, (_, proposal) in batches.items()])
+        propose()
+        while executor.pending:
+            ident, measurement = executor.next(on_retry)
+            iteration, proposal = batches.pop(ident)
+            evaluation = Evaluation(
+                id=ident,
+                iteration=iteration,
+                proposal=proposal,
+                status=measurement.status,
+                metrics=measurement.metrics,
+                error=measurement.error,
+                seconds=measurement.seconds,
+                timestamp=_now(),
+            )
+            journal.append(evaluation.record())
+            history.add_evaluation(evaluation)
+            if on_evaluation is not None:
+                on_evaluation(evaluation, history)
+            failures_in_row = 0 if evaluation.ok else failures_in_row + 1
+            if failures_in_row >= settings.max_failures:
+                raise SearchStopped(
+                    f"{failures_in_row} evaluations in a row failed; the last: {evaluation.error}"
                 )
-                journal.append(evaluation.record())
-                history.add_evaluation(evaluation)
-                if on_evaluation is not None:
-                    on_evaluation(evaluation, history)
-                failures_in_row = 0 if evaluation.ok else failures_in_row + 1
-                if failures_in_row >= settings.max_failures:
-                    raise SearchStopped(
-                        f"{failures_in_row} evaluations in a row failed; the last: "
-                        f"{evaluation.error}"
-                    )
-            write_run_tables(run_dir, definition, journal.records)
+            if all(it != iteration for _, it, _ in history.pending):  # a batch is complete
+                write_run_tables(run_dir, definition, journal.records)
+            propose()
         if hasattr(tactic, "predicted_front") and not exhausted:
             rng = iteration_rng(settings.seed, history.next_iteration)
             front = tactic.predicted_front(history, rng)

@@ -10,14 +10,20 @@ from nas_search.results.pareto import hypervolume, non_dominated
 
 
 def select_batch(
-    measured: np.ndarray, mean: np.ndarray, std: np.ndarray, n: int, beta: float = 0.5
+    measured: np.ndarray,
+    mean: np.ndarray,
+    std: np.ndarray,
+    n: int,
+    beta: float = 0.5,
+    pending: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of up to ``n`` candidates; all arrays in minimization form.
 
     ``measured``: objective values measured so far; ``mean`` / ``std``: predictions for the
-    candidates. Each pick maximizes the hypervolume the front gains from the candidate's
-    optimistic value (``mean - beta * std``); where no candidate gains, the one farthest from
-    the front and the picks so far is taken.
+    candidates; ``pending``: predicted values of candidates chosen before and still being
+    measured, which join the front as if measured. Each pick maximizes the hypervolume the
+    front gains from the candidate's optimistic value (``mean - beta * std``); where no
+    candidate gains, the one farthest from the front and the picks so far is taken.
     """
     if len(mean) == 0 or n <= 0:
         return []
@@ -35,6 +41,8 @@ def select_batch(
         best = (measured.min(axis=0) - lo) / span
         optimistic = np.maximum(optimistic, np.minimum(believed, best))
     front = (measured - lo) / span if len(measured) else np.empty((0, mean.shape[1]))
+    if pending is not None and len(pending):
+        front = np.vstack([front, (pending - lo) / span])
     front = front[non_dominated(front)] if len(front) else front
     chosen: list[int] = []
     remaining = list(range(len(mean)))

@@ -15,13 +15,17 @@ from nas_search.search.history import History, Proposal
 
 class Tactic(Protocol):
     """Chooses the next batch: never-proposed, feasible sub-networks, at most ``limit`` (the
-    budget left); none means the space has no more to give. All randomness comes from ``rng``.
+    budget left); an empty list means the space has no more to give, ``None`` that the batch
+    needs the results of proposals still pending in ``history`` (the run asks again when every
+    earlier batch is measured). All randomness comes from ``rng``.
 
     A tactic may also have ``state()`` (JSON-able, journaled with each batch), ``restore(state)``
     (called with the last journaled state when a run resumes) and an ``info`` dict (journaled
     with the batch: predictor choices and scores)."""
 
-    def propose(self, history: History, limit: int, rng: np.random.Generator) -> list[Proposal]: ...
+    def propose(
+        self, history: History, limit: int, rng: np.random.Generator
+    ) -> list[Proposal] | None: ...
 
 
 TacticFactory = Callable[[SpaceDefinition, Evaluator], Tactic]
