@@ -7,6 +7,7 @@ appended before a crash is still there after it.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -41,13 +42,22 @@ def read_journal(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 
 class Journal:
-    """Append-only writer; every :meth:`append` is on disk when it returns."""
+    """Append-only writer; every :meth:`append` is on disk when it returns. One writer at a
+    time: the file is locked while open (the lock goes with the process, however it ends)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.records, length = read_journal(self.path)
         new = not self.path.exists()
         self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.close()
+            raise ResultsError(
+                f"{self.path}: another nas-search process is writing this run; wait for it "
+                "to end, or stop it, before resuming"
+            ) from None
+        self.records, length = read_journal(self.path)
         if self._file.tell() != length:
             self._file.truncate(length)
             self._file.seek(length)

@@ -45,3 +45,13 @@ def test_write_atomic_replaces(tmp_path):
     write_atomic(path, "a\n")
     write_atomic(path, "b\n")
     assert path.read_text() == "b\n" and not list(tmp_path.glob(".*tmp"))
+
+
+def test_one_writer_at_a_time(tmp_path):
+    first = Journal(tmp_path / "journal.jsonl")
+    first.append({"type": "batch"})
+    with pytest.raises(ResultsError, match="another nas-search process is writing this run"):
+        Journal(tmp_path / "journal.jsonl")
+    first.close()
+    with Journal(tmp_path / "journal.jsonl") as again:  # free once the first is closed
+        assert again.records == [{"type": "batch"}]
