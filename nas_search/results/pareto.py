@@ -45,6 +45,29 @@ def hypervolume(F: np.ndarray, ref: np.ndarray) -> float:
     return float(HV(ref_point=ref)(inside))
 
 
+def hypervolume_gains(front: np.ndarray, points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """For each row of ``points``, the hypervolume ``front`` gains by adding it (alone).
+
+    Two objectives: exact and vectorized (each point's box less the front's staircase clipped
+    to it); more: one hypervolume per point."""
+    front = np.asarray(front, dtype=float).reshape(-1, len(ref))
+    points, ref = np.asarray(points, dtype=float), np.asarray(ref, dtype=float)
+    if points.shape[1] != 2:
+        base = hypervolume(front, ref) if len(front) else 0.0
+        return np.array([hypervolume(np.vstack([front, p]), ref) - base for p in points])
+    box = np.prod(np.clip(ref - points, 0.0, None), axis=1)
+    if not len(front):
+        return box
+    # the front clipped to each point's box: (points, front, 2), then a 2-D staircase area
+    clipped = np.minimum(np.maximum(front[None, :, :], points[:, None, :]), ref)
+    order = np.argsort(clipped[:, :, 0], axis=1, kind="stable")
+    x = np.take_along_axis(clipped[:, :, 0], order, axis=1)
+    y = np.minimum.accumulate(np.take_along_axis(clipped[:, :, 1], order, axis=1), axis=1)
+    widths = np.diff(np.concatenate([x, np.full((len(x), 1), ref[0])], axis=1), axis=1)
+    covered = np.sum(widths * (ref[1] - y), axis=1)
+    return np.maximum(box - covered, 0.0)
+
+
 def normalized_hypervolume(F: np.ndarray, ref: np.ndarray, ideal: np.ndarray) -> float:
     """Hypervolume as a fraction of the box between ``ideal`` and ``ref`` (0 to 1)."""
     ref, ideal = np.asarray(ref, dtype=float), np.asarray(ideal, dtype=float)

@@ -84,9 +84,16 @@ class LinasTactic:
         if not archive:
             return self._design(history, min(self.settings.batch, limit), rng)
         X = np.array([a[0] for a in archive])
-        # near this run's measured front (a warm start's until this run has measured anything)
+        reference = self._reference(measured)
+        # near this run's measured front (a warm start's until this run has measured anything),
+        # its members better than the reference point if there are any
         own = slice(len(values) - len(measured) if measured else 0, None)
-        X = X[_near(X, vectors[own][non_dominated(values[own] * self.signs)])]
+        front = non_dominated(values[own] * self.signs)
+        anchors = vectors[own][front]
+        if reference is not None:
+            better = (values[own][front] * self.signs < reference).all(axis=1)
+            anchors = anchors[better] if better.any() else anchors
+        X = X[_near(X, anchors)]
         keep = _best_layers(self.surrogate.predict(X, return_std=False)[0], POOL)
         X = X[keep]
         mean, std, _ = self.surrogate.predict(X)  # the spread only for the few that compete
@@ -95,9 +102,25 @@ class LinasTactic:
             vectors_pending = np.array([p.vector for _, _, p in history.pending])
             pending = self.surrogate.predict(vectors_pending, return_std=False)[0]
         picks = select_batch(
-            values * self.signs, mean, std, min(self.settings.batch, limit), pending=pending
+            values * self.signs,
+            mean,
+            std,
+            min(self.settings.batch, limit),
+            pending=pending,
+            reference=reference,
         )
         return [self._proposal(X[k], mean[k], std[k]) for k in picks]
+
+    def _reference(self, measured: list[Any]) -> np.ndarray | None:
+        """The median of the space-filling design (and of a warm start's rows), in minimization
+        form: an unbiased estimate of the median sub-network, which later, targeted batches
+        are not (they crowd the front and its cheap extreme). None if the design is too small."""
+        rows = [[e.metrics[o.name] for o in self.objectives] for e in measured if e.iteration == 0]
+        if self.warm is not None:
+            rows += self.warm[1].tolist()
+        if len(rows) < 5:
+            return None
+        return np.median(np.array(rows) * self.signs, axis=0)
 
     def predicted_front(self, history: History, rng: np.random.Generator) -> pd.DataFrame:
         """The run's predicted front: fitted on every measurement, searched like an iteration;

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nas_search.results.pareto import hypervolume, non_dominated
+from nas_search.results.pareto import hypervolume_gains, non_dominated
 
 
 def select_batch(
@@ -14,8 +14,9 @@ def select_batch(
     mean: np.ndarray,
     std: np.ndarray,
     n: int,
-    beta: float = 0.5,
+    beta: float = 1.0,
     pending: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of up to ``n`` candidates; all arrays in minimization form.
 
@@ -24,19 +25,23 @@ def select_batch(
     measured, which join the front as if measured. Each pick maximizes the hypervolume the
     front gains from the candidate's optimistic value (``mean - beta * std``); where no
     candidate gains, the one farthest from the front and the picks so far is taken.
+
+    ``reference``: the hypervolume's reference point (default: the median of ``measured``).
+    Gains count only what is better than it in every objective, so a front's extreme arm of
+    tiny, useless networks gains nothing.
     """
     if len(mean) == 0 or n <= 0:
         return []
     everything = np.vstack([measured, mean]) if len(measured) else mean
     lo = everything.min(axis=0)
     span = np.where(np.ptp(everything, axis=0) > 0, np.ptp(everything, axis=0), 1.0)
-    # the reference point: the median of what was measured, so the gain counts the better half
-    # of each objective (a front's extreme arm of tiny, useless networks gains nothing)
-    ref = (
-        (np.median(measured, axis=0) - lo) / span if len(measured) else np.full(mean.shape[1], 1.1)
-    )
+    if reference is None and len(measured):
+        reference = np.median(measured, axis=0)
+    ref = (reference - lo) / span if reference is not None else np.full(mean.shape[1], 1.1)
     believed = (mean - lo) / span
-    optimistic = (mean - beta * std - lo) / span
+    # optimism of at most the typical uncertainty: a candidate the predictors are lost on (a
+    # huge spread) is not worth more than a typical one
+    optimistic = (mean - beta * np.minimum(std, np.median(std, axis=0)) - lo) / span
     if len(measured):  # uncertainty may buy up to the best measured value, not beyond it
         best = (measured.min(axis=0) - lo) / span
         optimistic = np.maximum(optimistic, np.minimum(believed, best))
@@ -47,10 +52,7 @@ def select_batch(
     chosen: list[int] = []
     remaining = list(range(len(mean)))
     for _ in range(min(n, len(mean))):
-        base = hypervolume(front, ref) if len(front) else 0.0
-        gains = np.array(
-            [hypervolume(np.vstack([front, optimistic[k]]), ref) - base for k in remaining]
-        )
+        gains = hypervolume_gains(front, optimistic[remaining], ref)
         if gains.max() > 1e-12:
             pick = remaining[int(np.argmax(gains))]
         else:

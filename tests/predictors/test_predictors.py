@@ -111,3 +111,15 @@ def test_save_and_load_without_pickle(tmp_path, name):
     assert ("xgboost.json" in files) == (getattr(model, "choice_", name) == "xgboost")
     again = load(tmp_path / "p")
     assert np.array_equal(again.predict(X[:20]), model.predict(X[:20]))
+
+
+def test_a_gaussian_process_keeps_to_a_bounded_number_of_rows():
+    from predictors.models import GP_MAX_ROWS
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(GP_MAX_ROWS + 300, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0])
+    a, b = Regressor("gp", 3).fit(X, y), Regressor("gp", 3).fit(X, y)
+    assert a.estimator_.X_train_.shape == (GP_MAX_ROWS, 4)
+    assert np.array_equal(a.predict(X[:50]), b.predict(X[:50]))  # the same rows, by seed
+    assert kendall_tau(y, a.predict(X)) > 0.9  # still a model of all the data

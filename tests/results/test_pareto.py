@@ -7,6 +7,7 @@ import pytest
 
 from nas_search.results.pareto import (
     hypervolume,
+    hypervolume_gains,
     non_dominated,
     normalized_hypervolume,
     reference_point,
@@ -46,6 +47,24 @@ def test_front_and_hypervolume_match_brute_force(m, seed):
     ref = reference_point(F) + 1
     assert hypervolume(F, ref) == pytest.approx(oracle_hypervolume(F, ref))
     assert hypervolume(F[mask], ref) == pytest.approx(hypervolume(F, ref))
+
+
+@pytest.mark.parametrize("m", [2, 3])
+@pytest.mark.parametrize("seed", range(6))
+def test_hypervolume_gains_match_brute_force(m, seed):
+    rng = np.random.default_rng(seed)
+    front = rng.integers(0, 6, size=(7, m)).astype(float)
+    front = front[non_dominated(front)]
+    points = np.vstack([rng.uniform(-1, 7, size=(20, m)), front[:1]])  # some beyond ref
+    ref = np.full(m, 5.5)
+    gains = hypervolume_gains(front, points, ref)
+    base = oracle_hypervolume(front, ref)
+    expected = [oracle_hypervolume(np.vstack([front, p]), ref) - base for p in points]
+    assert gains == pytest.approx(expected, abs=1e-9)
+    assert gains[-1] == pytest.approx(0.0)  # a member of the front adds nothing
+    assert hypervolume_gains(front[:0], points, ref) == pytest.approx(
+        [oracle_hypervolume(p[None], ref) for p in points]
+    )
 
 
 def test_points_beyond_the_reference_add_nothing():
