@@ -85,7 +85,6 @@ def run_search(
     # and what is proposed depends on which batches are finished, never on timing.
     lookahead = 1 if settings.workers > 1 else 0
     lag = lookahead
-    batches = {ident: (iteration, proposal) for ident, iteration, proposal in history.pending}
 
     def propose() -> None:
         """Journal and submit every batch that may be chosen now."""
@@ -119,17 +118,15 @@ def run_search(
             if info:
                 record["info"] = info
             journal.append(record)
-            ids = [c["id"] for c in record["candidates"]]
-            batches.update({i: (iteration, p) for i, p in zip(ids, proposals, strict=True)})
-            executor.submit([(i, p.config) for i, p in zip(ids, proposals, strict=True)])
+            executor.submit([(c["id"], c["config"]) for c in record["candidates"]])
             lag = lookahead
 
     try:
-        executor.submit([(ident, proposal.config) for ident, (_, proposal) in batches.items()])
+        executor.submit([(ident, proposal.config) for ident, _, proposal in history.pending])
         propose()
         while executor.pending:
             ident, measurement = executor.next(on_retry)
-            iteration, proposal = batches.pop(ident)
+            iteration, proposal = next((it, p) for i, it, p in history.pending if i == ident)
             evaluation = Evaluation(
                 id=ident,
                 iteration=iteration,

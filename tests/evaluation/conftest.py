@@ -1,10 +1,15 @@
-"""The evaluator that misbehaves on purpose, shared by the executor tests (local and Ray)."""
+"""What the executor tests share (local and Ray): the evaluator that misbehaves on purpose,
+and running tasks on a pool or reading the journal of a run."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from nas_search.config import load_space_file
+from nas_search.evaluation import build_evaluator
+from nas_search.evaluation.executor import InProcess
+from nas_search.results.journal import JOURNAL, read_journal
 from tests.conftest import TOY
 
 # an evaluator that misbehaves on purpose, once per marker file, for the configs named below
@@ -42,3 +47,31 @@ def trouble(write_space, tmp_path):
     (tmp_path / "trouble.py").write_text(TROUBLE)
     (tmp_path / "markers").mkdir()
     return load_space_file(space)
+
+
+# well-behaved configs, for comparing a pool's measurements with the process's own
+PLAIN_TASKS = list(enumerate(CONFIGS[3:] + [{**CONFIGS[0], "act": "gelu"}]))
+
+
+def in_process(definition, tasks):
+    """Measurements of ``tasks`` in this process, by id."""
+    return dict(InProcess(build_evaluator(definition), ["score", "cost"]).run(tasks))
+
+
+def drain(pool, tasks):
+    """Every final measurement of ``tasks`` on ``pool`` (closed after), by id, and the failed
+    attempts that were retried, as (id, measurement) in order."""
+    retried = []
+    try:
+        done = dict(pool.run(tasks, lambda i, m, a: retried.append((i, m))))
+    finally:
+        pool.close()
+    return done, retried
+
+
+def run_journal(run_dir):
+    """A finished run's results table, its retried attempts and its evaluations by id."""
+    records, _ = read_journal(run_dir / JOURNAL)
+    attempts = [r for r in records if r["type"] == "attempt"]
+    evaluations = {r["id"]: r for r in records if r["type"] == "evaluation"}
+    return pd.read_csv(run_dir / "results.csv"), attempts, evaluations

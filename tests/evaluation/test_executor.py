@@ -8,35 +8,22 @@ import os
 import signal
 import time
 
-import pandas as pd
-
 from nas_search.config import load_space_file
-from nas_search.evaluation import build_evaluator
-from nas_search.evaluation.executor import InProcess, WorkerPool, payload_of
-from nas_search.results.journal import JOURNAL, read_journal
-from tests.evaluation.conftest import CONFIGS
+from nas_search.evaluation.executor import WorkerPool, payload_of
+from tests.evaluation.conftest import CONFIGS, PLAIN_TASKS, drain, in_process, run_journal
 
 
 def test_workers_measure_what_the_process_measures(write_space):
     definition = load_space_file(write_space())
-    tasks = list(enumerate(CONFIGS[3:] + [{**CONFIGS[0], "act": "gelu"}]))
-    here = dict(InProcess(build_evaluator(definition), ["score", "cost"]).run(tasks))
-    pool = WorkerPool(payload_of(definition), ["score", "cost"], 2)
-    try:
-        there = dict(pool.run(tasks))
-    finally:
-        pool.close()
+    here = in_process(definition, PLAIN_TASKS)
+    there, _ = drain(WorkerPool(payload_of(definition), ["score", "cost"], 2), PLAIN_TASKS)
     assert {k: m.metrics for k, m in there.items()} == {k: m.metrics for k, m in here.items()}
 
 
 def test_killed_hung_and_broken_evaluations(trouble):
     pool = WorkerPool(payload_of(trouble), ["score", "cost"], 2, retries=1, timeout=1.5)
-    retried = []
     start = time.perf_counter()
-    try:
-        done = dict(pool.run(list(enumerate(CONFIGS)), lambda i, m, a: retried.append((i, m))))
-    finally:
-        pool.close()
+    done, retried = drain(pool, list(enumerate(CONFIGS)))
     assert sorted(done) == [0, 1, 2, 3, 4]
     assert done[0].ok  # killed once, then measured on the retry
     assert done[1].status == "failed" and done[1].error == "timed out after 1.5 s (worker killed)"
@@ -72,11 +59,8 @@ def test_a_run_with_workers_survives_and_journals_the_attempts(cli, trouble, tmp
         "--evaluation-timeout", 1.5, "--budget", 10, "--batch", 5, "-q",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    frame = pd.read_csv(tmp_path / "r" / "results.csv")
+    frame, attempts, evaluations = run_journal(tmp_path / "r")
     assert (frame["status"] == "ok").sum() == 10  # the budget counts successes only
     assert list(frame["id"]) == sorted(frame["id"])
-    records, _ = read_journal(tmp_path / "r" / JOURNAL)
-    attempts = [r for r in records if r["type"] == "attempt"]
-    evaluations = {r["id"]: r for r in records if r["type"] == "evaluation"}
     for attempt in attempts:  # every retried candidate ends in exactly one evaluation record
         assert attempt["id"] in evaluations and attempt["error"]

@@ -10,15 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from nas_search.config import load_space_file
 from nas_search.errors import UsageError
-from nas_search.evaluation import build_evaluator
-from nas_search.evaluation.executor import InProcess, payload_of
-from nas_search.results.journal import JOURNAL, read_journal
-from tests.evaluation.conftest import CONFIGS
+from nas_search.evaluation.executor import payload_of
+from tests.evaluation.conftest import CONFIGS, PLAIN_TASKS, drain, in_process, run_journal
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 from nas_search.evaluation.ray_executor import RayPool  # noqa: E402
@@ -46,25 +43,16 @@ def local_ray():
 
 def test_actors_measure_what_the_process_measures(write_space):
     definition = load_space_file(write_space())
-    tasks = list(enumerate(CONFIGS[3:] + [{**CONFIGS[0], "act": "gelu"}]))
-    here = dict(InProcess(build_evaluator(definition), ["score", "cost"]).run(tasks))
-    pool = RayPool(payload_of(definition), ["score", "cost"], 2)
-    try:
-        there = dict(pool.run(tasks))
-    finally:
-        pool.close()
+    here = in_process(definition, PLAIN_TASKS)
+    there, _ = drain(RayPool(payload_of(definition), ["score", "cost"], 2), PLAIN_TASKS)
     assert {k: m.metrics for k, m in there.items()} == {k: m.metrics for k, m in here.items()}
     assert ray.is_initialized()  # a Ray this process started itself is left running
 
 
 def test_killed_hung_and_broken_evaluations_on_ray(trouble):
     pool = RayPool(payload_of(trouble), ["score", "cost"], 2, retries=1, timeout=3)
-    retried = []
     start = time.perf_counter()
-    try:
-        done = dict(pool.run(list(enumerate(CONFIGS)), lambda i, m, a: retried.append((i, m))))
-    finally:
-        pool.close()
+    done, retried = drain(pool, list(enumerate(CONFIGS)))
     assert sorted(done) == [0, 1, 2, 3, 4]
     assert done[0].ok  # its actor was killed once; Ray restarted it; measured on the retry
     assert done[1].status == "failed" and done[1].error == "timed out after 3 s (worker killed)"
@@ -91,9 +79,6 @@ def test_a_run_on_ray_survives_and_journals_the_attempts(cli, trouble, tmp_path)
         "--workers", 2, "--evaluation-timeout", 3, "--budget", 10, "--batch", 5, "-q",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    frame = pd.read_csv(tmp_path / "r" / "results.csv")
+    frame, attempts, evaluations = run_journal(tmp_path / "r")
     assert (frame["status"] == "ok").sum() == 10
-    records, _ = read_journal(tmp_path / "r" / JOURNAL)
-    attempts = [r for r in records if r["type"] == "attempt"]
-    evaluations = {r["id"]: r for r in records if r["type"] == "evaluation"}
     assert attempts and all(a["id"] in evaluations and a["error"] for a in attempts)
