@@ -151,7 +151,7 @@ class SearchSettings(_Model):
     algorithm: Literal[ALGORITHMS] = "nsga2"  # type: ignore[valid-type]
     population: Annotated[StrictInt, Field(ge=2)] = 50
     budget: Annotated[StrictInt, Field(ge=1, description="real evaluations to spend")] = 100
-    initial: Annotated[StrictInt, Field(ge=1)] = 20
+    initial: Annotated[StrictInt, Field(ge=1)] = 10
     batch: Annotated[StrictInt, Field(ge=1)] = 10
     predictor: StrictStr = "auto"
     seed: Annotated[StrictInt, Field(ge=0)] = 0

@@ -112,15 +112,22 @@ class LinasTactic:
         return [self._proposal(X[k], mean[k], std[k]) for k in picks]
 
     def _reference(self, measured: list[Any]) -> np.ndarray | None:
-        """The median of the space-filling design (and of a warm start's rows), in minimization
-        form: an unbiased estimate of the median sub-network, which later, targeted batches
-        are not (they crowd the front and its cheap extreme). None if the design is too small."""
+        """The hypervolume reference point of the batch choice, in minimization form: an
+        objective's ``bound`` where it has one (the user's own limit), else the median of the
+        space-filling design (and of a warm start's rows), an unbiased estimate of the median
+        sub-network, which later, targeted batches are not (they crowd the front and its cheap
+        extreme). None while the design is too small to say."""
+        bounds = np.array([np.nan if o.bound is None else o.bound for o in self.objectives])
         rows = [[e.metrics[o.name] for o in self.objectives] for e in measured if e.iteration == 0]
         if self.warm is not None:
             rows += self.warm[1].tolist()
-        if len(rows) < 5:
+        if len(rows) >= 5:
+            median = np.median(np.array(rows), axis=0)
+        elif not np.isnan(bounds).any():
+            median = bounds
+        else:
             return None
-        return np.median(np.array(rows) * self.signs, axis=0)
+        return np.where(np.isnan(bounds), median, bounds) * self.signs
 
     def predicted_front(self, history: History, rng: np.random.Generator) -> pd.DataFrame:
         """The run's predicted front: fitted on every measurement, searched like an iteration;

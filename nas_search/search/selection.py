@@ -24,7 +24,9 @@ def select_batch(
     candidates; ``pending``: predicted values of candidates chosen before and still being
     measured, which join the front as if measured. Each pick maximizes the hypervolume the
     front gains from the candidate's optimistic value (``mean - beta * std``); where no
-    candidate gains, the one farthest from the front and the picks so far is taken.
+    candidate gains, the one closest to gaining (:func:`shortfall`) is taken: late in a run
+    the predictions rarely beat the measured front, and the best bet is then the candidate
+    that needs the smallest surprise to improve it, not one far away from everything.
 
     ``reference``: the hypervolume's reference point (default: the median of ``measured``).
     Gains count only what is better than it in every objective, so a front's extreme arm of
@@ -55,18 +57,24 @@ def select_batch(
         gains = hypervolume_gains(front, optimistic[remaining], ref)
         if gains.max() > 1e-12:
             pick = remaining[int(np.argmax(gains))]
-        else:
-            others = np.vstack([front, believed[chosen]]) if len(chosen) else front
-            if len(others):
-                gaps = [np.min(np.linalg.norm(others - believed[k], axis=1)) for k in remaining]
-            else:
-                gaps = list(-np.sum(believed[remaining], axis=1))
-            pick = remaining[int(np.argmax(gaps))]
+        else:  # nobody gains even optimistically: the one closest to gaining
+            pick = remaining[int(np.argmin(shortfall(front, optimistic[remaining], ref)))]
         chosen.append(pick)
         remaining.remove(pick)
         front = np.vstack([front, believed[pick]])
         front = front[non_dominated(front)]
     return chosen
+
+
+def shortfall(front: np.ndarray, points: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """For each row of ``points`` (minimization), the smallest ``t >= 0`` such that the point
+    moved by ``t`` in every objective is better than ``ref`` and not dominated by ``front``:
+    how far it is from adding any hypervolume (the additive epsilon indicator)."""
+    need = np.max(points - ref, axis=1)
+    if len(front):
+        behind = np.min(points[:, None, :] - front[None, :, :], axis=2).max(axis=1)
+        need = np.maximum(need, behind)
+    return np.maximum(need, 0.0)
 
 
 def maximin(features: np.ndarray, n: int, first: int) -> list[int]:

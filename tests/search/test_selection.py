@@ -6,8 +6,9 @@ from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
 
 from nas_search.catalog import load_space
+from nas_search.results.pareto import hypervolume_gains
 from nas_search.search.algorithms import _mutation_class, make_problem
-from nas_search.search.selection import maximin, select_batch
+from nas_search.search.selection import maximin, select_batch, shortfall
 
 
 def test_first_pick_has_the_largest_hypervolume_gain():
@@ -54,3 +55,25 @@ def test_mutation_really_mutates_where_rounded_pm_does_not():
     assert np.mean((pm_out != X).any(axis=1)) < 0.2  # rounding undoes most of PM's steps
     assert np.all((ours != X).any(axis=1))  # every individual changes
     assert ours.min() >= 0 and np.all(ours <= space.upper)
+
+
+def test_shortfall_is_the_additive_epsilon_a_point_needs_to_gain():
+    front = np.array([[0.0, 4.0], [2.0, 2.0], [4.0, 0.0]])
+    ref = np.array([5.0, 5.0])
+    points = np.array([[2.5, 2.5], [1.0, 4.5], [3.0, 3.0], [6.0, 1.0], [1.0, 1.0], [3.0, 1.0]])
+    got = shortfall(front, points, ref)
+    # brute force: the smallest grid step t at which the moved point gains hypervolume
+    steps = np.arange(0.0, 3.0, 0.01)
+    for p, need in zip(points, got, strict=True):
+        gains = [hypervolume_gains(front, (p - t)[None, :], ref)[0] for t in steps]
+        first = steps[np.argmax(np.array(gains) > 1e-12)]
+        assert need <= first <= need + 0.011
+    assert got[4] == 0.0 and got[5] == 0.0  # not dominated: nothing needed
+
+
+def test_without_any_gain_the_closest_to_gaining_is_picked():
+    measured = np.array([[0.0, 4.0], [2.0, 2.0], [4.0, 0.0]])
+    # all dominated: a far corner, one just behind the front, one in between
+    mean = np.array([[9.0, 9.0], [2.2, 2.1], [3.0, 3.5]])
+    picks = select_batch(measured, mean, np.zeros_like(mean), 3, reference=np.array([5.0, 5.0]))
+    assert picks == [1, 2, 0]

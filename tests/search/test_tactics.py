@@ -175,3 +175,30 @@ def test_predicted_front_is_written(tmp_path):
     measured = set(map(tuple, results[params].astype(str).to_numpy()))
     predicted = set(map(tuple, front[params].astype(str).to_numpy()))
     assert len(predicted) == len(front) and not predicted & measured  # distinct, never measured
+
+
+def test_linas_reference_point_is_the_bound_else_the_design_median(tmp_path):
+    from types import SimpleNamespace
+
+    from nas_search.search.linas import LinasTactic
+
+    definition = _definition(tmp_path, tactic="linas")
+    design = [
+        SimpleNamespace(iteration=0, metrics={"score": s, "cost": c})
+        for s, c in [(1.0, 50.0), (2.0, 10.0), (3.0, 40.0), (4.0, 20.0), (5.0, 30.0)]
+    ]
+    later = [SimpleNamespace(iteration=3, metrics={"score": 9.0, "cost": 1.0})] * 10
+    evaluator = build_evaluator(definition)
+    tactic = LinasTactic(definition, evaluator)
+    # minimization form: -median score, median cost; targeted later batches do not move it
+    assert tactic._reference(design + later).tolist() == [-3.0, 30.0]
+    assert tactic._reference(design[:4]) is None  # too few to estimate a median
+
+    bounded = definition.file.model_copy(deep=True)
+    bounded.objectives[0].bound = 4.5  # at least 4.5 score: only that part of the front counts
+    definition.file = bounded
+    tactic = LinasTactic(definition, evaluator)
+    assert tactic._reference(design).tolist() == [-4.5, 30.0]
+    assert tactic._reference(design[:4]) is None
+    bounded.objectives[1].bound = 25.0
+    assert tactic._reference([]).tolist() == [-4.5, 25.0]  # every objective bounded
