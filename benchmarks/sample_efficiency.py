@@ -221,6 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--problem", action="append", help="name=column:max,column:min,...")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds are first .. first+n-1")
     parser.add_argument("--budgets", default="50,100,250")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
         Job(m, p, s, max(budgets), args.table, params)
         for p in problems
         for m in methods
-        for s in range(args.seeds)
+        for s in range(args.first_seed, args.first_seed + args.seeds)
     ]
     print(
         f"{len(jobs)} runs ({len(methods)} methods x {len(problems)} problems x {args.seeds} "
@@ -263,12 +264,14 @@ def report(results, problems, methods, budgets, table, out: Path, args, elapsed:
     lines = [
         "# Sample efficiency on a measured table",
         "",
-        f"Table `{Path(args.table).name}`, parameters {args.params}; {args.seeds} seeds; "
+        f"Table `{Path(args.table).name}`, parameters {args.params}; {args.seeds} seeds "
+        f"({args.first_seed} to {args.first_seed + args.seeds - 1}); "
         f"hypervolume gap (lower is better), median [interquartile range]; the last column "
         f"counts true-front members found at {max(budgets)} look-ups (median). "
         f"Ran in {elapsed / 60:.1f} min with {args.jobs} jobs on {os.cpu_count()} cores.",
         "",
-        f"Command: `python benchmarks/sample_efficiency.py --seeds {args.seeds}`",
+        "Command: `python benchmarks/sample_efficiency.py --seeds "
+        f"{args.seeds}{f' --first-seed {args.first_seed}' if args.first_seed else ''}`",
     ]
     curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for problem in problems:
