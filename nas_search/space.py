@@ -271,8 +271,10 @@ class SearchSpace:
                 total *= p.domain.size
         return total
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """``n`` canonical vectors drawn uniformly (with replacement) over distinct sub-networks."""
+    def sample(self, rng: np.random.Generator, n: int, by_gene: bool = False) -> np.ndarray:
+        """``n`` canonical vectors drawn uniformly (with replacement) over distinct sub-networks;
+        ``by_gene``: every gene uniform over its values instead, a number of layers included
+        (uniform over sub-networks, a shallow one is as rare as it has few layer choices)."""
         out = np.zeros((n, self.n_genes), dtype=np.int64)
         for p in self.parameters:
             if p.domain is None or p.per_layer is not None:
@@ -281,7 +283,7 @@ class SearchSpace:
             if p.name in self.max_layers:
                 counts = self._group_counts(p.name)
                 total = sum(c for _, c in counts)
-                weights = np.array([c / total for _, c in counts])
+                weights = np.array([1.0 if by_gene else c / total for _, c in counts])
                 out[:, gene] = rng.choice(len(counts), size=n, p=weights / weights.sum())
             else:
                 out[:, gene] = rng.integers(0, p.domain.size, size=n)

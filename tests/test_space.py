@@ -87,6 +87,16 @@ def test_sample_is_uniform_over_distinct_subnetworks():
     assert chi2 < 140  # 83 degrees of freedom: p < 1e-4 beyond this
 
 
+def test_sample_by_gene_draws_every_depth_equally_often():
+    space = make(depth=IntRange(1, 3))  # 6, 36 and 216 sub-networks of depth 1, 2 and 3
+    depth = space.slots["depth"].start
+    uniform = space.sample(np.random.default_rng(0), 6000)[:, depth]
+    by_gene = space.sample(np.random.default_rng(0), 6000, by_gene=True)[:, depth]
+    assert np.bincount(uniform, minlength=3)[0] < 6000 * 6 / 258 * 1.5  # shallow ones rare
+    counts = np.bincount(by_gene, minlength=3)
+    assert counts.min() > 1850 and counts.max() < 2150  # about 2000 each
+
+
 def test_sample_is_deterministic_per_seed():
     space = make()
     a = space.sample(np.random.default_rng(5), 50)

@@ -194,8 +194,10 @@ class LinasTactic:
         return Proposal.of(self.space, vector, predicted=predicted, uncertainty=uncertainty)
 
     def _design(self, history: History, n: int, rng: np.random.Generator) -> list[Proposal]:
-        """``n`` feasible never-proposed sub-networks spread out in feature space."""
-        pool = self.sampler.feasible_unseen(history, n * DESIGN_POOL, rng)
+        """``n`` feasible never-proposed sub-networks spread out in feature space, from a pool
+        drawn gene by gene: every depth as likely as any other, not only the deepest (which
+        are nearly all sub-networks when layers have choices of their own)."""
+        pool = self.sampler.feasible_unseen(history, n * DESIGN_POOL, rng, by_gene=True)
         if len(pool) == 0:
             return []
         features = self.surrogate.features.transform(pool)

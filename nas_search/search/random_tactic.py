@@ -31,12 +31,16 @@ class RandomTactic:
         vectors = self.feasible_unseen(history, min(self.batch, limit), rng)
         return [Proposal.of(self.space, v) for v in vectors]
 
-    def feasible_unseen(self, history: History, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Up to ``n`` distinct feasible sub-networks never proposed, uniformly at random."""
+    def feasible_unseen(
+        self, history: History, n: int, rng: np.random.Generator, by_gene: bool = False
+    ) -> np.ndarray:
+        """Up to ``n`` distinct feasible sub-networks never proposed, uniformly at random
+        (``by_gene``: drawn gene by gene, see :meth:`SearchSpace.sample`, in spaces too large
+        to enumerate)."""
         if self.space.cardinality() <= ENUMERATION_LIMIT:
             vectors = self._walk(history, n, rng)
         else:
-            vectors = self._draw(history, n, rng)
+            vectors = self._draw(history, n, rng, by_gene)
         return np.array(vectors, dtype=np.int64).reshape(-1, self.space.n_genes)
 
     def _walk(self, history: History, n: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -59,11 +63,13 @@ class RandomTactic:
                 break
         return chosen
 
-    def _draw(self, history: History, n: int, rng: np.random.Generator) -> list[np.ndarray]:
+    def _draw(
+        self, history: History, n: int, rng: np.random.Generator, by_gene: bool = False
+    ) -> list[np.ndarray]:
         chosen: list[np.ndarray] = []
         keys: set[bytes] = set()
         for _ in range(MAX_DRAWS):
-            batch = self.space.sample(rng, max(4 * n, 64))
+            batch = self.space.sample(rng, max(4 * n, 64), by_gene)
             fresh = []
             for v in batch:
                 key = vector_key(v)
