@@ -103,6 +103,11 @@ class ParetoReport:
     normalized_hypervolume: float
 
 
+def minimized_bounds(objectives: Sequence[ObjectiveSpec]) -> np.ndarray:
+    """Each objective's bound in minimization form (``sign * bound``; inf where it has none)."""
+    return np.array([np.inf if o.bound is None else o.bound * o.sign for o in objectives])
+
+
 def pareto_report(
     frame: pd.DataFrame,
     objectives: Sequence[ObjectiveSpec],
@@ -127,9 +132,7 @@ def pareto_report(
     maximize = [o.direction == "maximize" for o in objectives]
     F = to_minimization(rows[names].to_numpy(dtype=float), maximize)
     signs = np.where(maximize, -1.0, 1.0)
-    bounds = np.array(
-        [np.inf if o.bound is None else o.bound * s for o, s in zip(objectives, signs, strict=True)]
-    )
+    bounds = minimized_bounds(objectives)
     inside = np.all(F <= bounds, axis=1)
     if reference is not None:
         if len(reference) != len(objectives):

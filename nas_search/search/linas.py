@@ -22,7 +22,7 @@ from nas_search.encoding import config_problems, vector_key
 from nas_search.errors import UsageError
 from nas_search.evaluation import Evaluator
 from nas_search.results.pareto import non_dominated
-from nas_search.results.tables import configs_from_frame
+from nas_search.results.tables import configs_from_frame, minimized_bounds
 from nas_search.search.algorithms import (
     asked_population,
     make_algorithm,
@@ -117,17 +117,14 @@ class LinasTactic:
         space-filling design (and of a warm start's rows), an unbiased estimate of the median
         sub-network, which later, targeted batches are not (they crowd the front and its cheap
         extreme). None while the design is too small to say."""
-        bounds = np.array([np.nan if o.bound is None else o.bound for o in self.objectives])
+        bounds = minimized_bounds(self.objectives)
         rows = [[e.metrics[o.name] for o in self.objectives] for e in measured if e.iteration == 0]
         if self.warm is not None:
             rows += self.warm[1].tolist()
-        if len(rows) >= 5:
-            median = np.median(np.array(rows), axis=0)
-        elif not np.isnan(bounds).any():
-            median = bounds
-        else:
-            return None
-        return np.where(np.isnan(bounds), median, bounds) * self.signs
+        if len(rows) < 5:  # too few for a median: the bounds alone, if every objective has one
+            return None if np.isinf(bounds).any() else bounds
+        median = np.median(np.array(rows) * self.signs, axis=0)
+        return np.where(np.isinf(bounds), median, bounds)
 
     def predicted_front(self, history: History, rng: np.random.Generator) -> pd.DataFrame:
         """The run's predicted front: fitted on every measurement, searched like an iteration;
