@@ -20,9 +20,11 @@ FORMAT = "nas-search/candidate-1"
 class Candidate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     format: StrictStr = FORMAT
-    space: StrictStr = Field(description="name of the space (or a path to its file)")
+    space: StrictStr = Field(description="name of the space")
     space_hash: StrictStr | None = Field(None, description="fingerprint of the space's parameters")
-    space_file: StrictStr | None = Field(None, description="where the space file was")
+    space_file: StrictStr | None = Field(
+        None, description="where the space file was (for a reader; never used to load it)"
+    )
     hash: StrictStr | None = Field(None, description="the sub-network's stable hash")
     config: dict[str, Any]
     predicted: dict[str, float] | None = None

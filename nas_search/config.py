@@ -9,6 +9,7 @@ evaluator that owns them (see :mod:`nas_search.evaluation`), with the same forma
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,15 @@ from nas_search.errors import SpaceError, UsageError
 from nas_search.space import Parameter, SearchSpace
 
 ALGORITHMS = ("nsga2", "agemoea", "nsga3", "unsga3", "ctaea", "moead")
+TACTICS = ("linas", "evolutionary", "random")  # the search registry's names (tested equal)
+PREDICTORS = ("auto", "ensemble", "ridge", "gp", "svr", "rf", "extra_trees", "mlp", "xgboost")
+EXECUTORS = ("local", "ray")
+ISOLATIONS = ("auto", "process", "none")
 PARAMETER_KINDS = ("categorical", "ordinal", "integer", "fixed")
+#: integers in a space file stay within what numpy's int64 genes and arithmetic can hold
+INT_LIMIT = 2**53
+#: a space name is an identifier: it names run directories, so it can hold no path
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
 
 
 def _number(value: Any) -> int | float:
@@ -43,6 +52,8 @@ def _number(value: Any) -> int | float:
         raise ValueError("must be a number")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")
+    if isinstance(value, int) and abs(value) > INT_LIMIT:
+        raise ValueError(f"must be within -2**53 and 2**53, got {value:.3g}")
     return value
 
 
@@ -92,11 +103,14 @@ class OrdinalSpec(_Varying):
     choices: Annotated[list[Number], Field(min_length=1), AfterValidator(_unique)]
 
 
+BoundedInt = Annotated[StrictInt, Field(ge=-INT_LIMIT, le=INT_LIMIT)]
+
+
 class IntegerSpec(_Varying):
     type: Literal["integer"]
-    low: StrictInt
-    high: StrictInt
-    step: Annotated[StrictInt, Field(gt=0)] = 1
+    low: BoundedInt
+    high: BoundedInt
+    step: Annotated[StrictInt, Field(gt=0, le=INT_LIMIT)] = 1
 
     @model_validator(mode="after")
     def _ordered(self) -> IntegerSpec:
@@ -146,42 +160,75 @@ class EvaluatorSection(BaseModel):
     )
 
 
+Count = Annotated[StrictInt, Field(le=10**9)]
+
+
 class SearchSettings(_Model):
-    tactic: StrictStr = Field("linas", description="linas, evolutionary or random")
+    tactic: Literal[TACTICS] = Field(  # type: ignore[valid-type]
+        "linas", description="linas, evolutionary or random"
+    )
     algorithm: Literal[ALGORITHMS] = "nsga2"  # type: ignore[valid-type]
-    population: Annotated[StrictInt, Field(ge=2)] = 50
-    budget: Annotated[StrictInt, Field(ge=1, description="real evaluations to spend")] = 100
-    initial: Annotated[StrictInt, Field(ge=1)] = 10
-    batch: Annotated[StrictInt, Field(ge=1)] = 10
-    predictor: StrictStr = "auto"
-    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    population: Annotated[Count, Field(ge=2)] = 50
+    budget: Annotated[Count, Field(ge=1, description="real evaluations to spend")] = 100
+    initial: Annotated[Count, Field(ge=1)] = 10
+    batch: Annotated[Count, Field(ge=1)] = 10
+    predictor: Literal[PREDICTORS] = "auto"  # type: ignore[valid-type]
+    seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
     warm_start: StrictStr | None = Field(
         None,
         description="results.csv of an earlier run on this space: its measurements train the "
         "predictors from the start (they are not measured again nor counted)",
     )
     max_failures: Annotated[
-        StrictInt, Field(ge=1, description="stop after this many failed evaluations in a row")
+        Count, Field(ge=1, description="stop after this many failed evaluations in a row")
     ] = 10
     workers: Annotated[
         StrictInt,
-        Field(ge=1, description="evaluation processes (1: in this process; on GPUs one each)"),
+        Field(
+            ge=1, le=1024, description="evaluation processes (1: in this process; on GPUs one each)"
+        ),
     ] = 1
     retries: Annotated[
-        StrictInt, Field(ge=0, description="attempts more for a failed evaluation, then skip it")
+        Count, Field(ge=0, description="attempts more for a failed evaluation, then skip it")
     ] = 1
     evaluation_timeout: Annotated[
         float | None,
-        Field(gt=0, description="seconds one evaluation may take (runs it in a worker process)"),
+        Field(
+            gt=0,
+            le=10**7,
+            allow_inf_nan=False,
+            description="seconds one evaluation may take (runs it in a worker process)",
+        ),
     ] = None
-    executor: Literal["local", "ray"] = Field(
+    executor: Literal[EXECUTORS] = Field(  # type: ignore[valid-type]
         "local", description="local: this process or worker processes; ray: Ray actors"
+    )
+    isolation: Literal[ISOLATIONS] = Field(  # type: ignore[valid-type]
+        "auto",
+        description="auto: evaluators that run user code in this process (python) run in a "
+        "worker process, so that sys.exit, os._exit or a crash fails the candidate, not the "
+        "run; process: always a worker; none: in this process",
     )
     address: StrictStr | None = Field(
         None, description="the Ray cluster (auto, ray://host:port; default: a local Ray)"
     )
-    num_cpus: Annotated[float, Field(ge=0, description="CPUs each Ray worker asks for")] = 1.0
-    num_gpus: Annotated[float, Field(ge=0, description="GPUs each Ray worker asks for")] = 0.0
+    num_cpus: Annotated[
+        float,
+        Field(ge=0, le=10**6, allow_inf_nan=False, description="CPUs each Ray worker asks for"),
+    ] = 1.0
+    num_gpus: Annotated[
+        float,
+        Field(ge=0, le=10**6, allow_inf_nan=False, description="GPUs each Ray worker asks for"),
+    ] = 0.0
+
+    @model_validator(mode="after")
+    def _design(self) -> SearchSettings:
+        if self.tactic == "linas" and self.initial < 2 and self.budget > 1:
+            raise ValueError(
+                f"initial: LINAS fits its predictors on the initial design and needs at least "
+                f"2 sub-networks in it, got {self.initial}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _ray_only(self) -> SearchSettings:
@@ -195,8 +242,19 @@ class SearchSettings(_Model):
         return self
 
 
+def _identifier(name: str) -> str:
+    if not NAME_PATTERN.fullmatch(name) or name.strip(".") == "":
+        raise ValueError(
+            "must be letters, digits, '_', '-' and '.' (at most 100, no path separators), "
+            f"got {name!r}"
+        )
+    return name
+
+
 class SpaceFile(_Model):
-    name: StrictStr | None = None
+    name: Annotated[StrictStr, AfterValidator(_identifier)] | None = Field(
+        None, description="identifier of the space (names run directories; default: file name)"
+    )
     description: str = ""
     parameters: Annotated[dict[str, ParameterSpec], Field(min_length=1)]
     constraints: list[StrictStr] = Field(default_factory=list)
@@ -257,21 +315,94 @@ def space_fingerprint(file: SpaceFile) -> str:
 
 
 # loading ------------------------------------------------------------------------------------
+#: nodes a YAML document may expand to, aliases counted as the copies they stand for
+MAX_YAML_NODES = 100_000
+
+
+class StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that caps what aliases expand to (a few hundred bytes of nested
+    aliases stand for gigabytes) and refuses a key given twice in one mapping (the second
+    would silently win)."""
+
+    def compose_document(self) -> Any:
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+
+        def size(item: Any) -> int:
+            known = sizes.get(id(item))
+            if known is None:
+                children = item.value if isinstance(item.value, list) else []
+                parts = [
+                    c for pair in children for c in (pair if isinstance(pair, tuple) else (pair,))
+                ]
+                known = sizes[id(item)] = 1 + sum(size(c) for c in parts)
+            return known
+
+        if node is not None and size(node) > MAX_YAML_NODES:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"its aliases expand to more than {MAX_YAML_NODES} values",
+                node.start_mark,
+            )
+        return node
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                repeated = key in seen
+            except TypeError:  # an unhashable key: the base class says so
+                break
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+class NoAliasDumper(yaml.SafeDumper):
+    """Writes a repeated object out again instead of as an alias, so that what nas-search
+    writes is read back by :class:`StrictLoader`."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def parse_yaml(text: str, source: str, error: type[UsageError] = SpaceError) -> Any:
+    """YAML text to Python data (:class:`StrictLoader`); errors are one line naming
+    ``source`` and the line and column."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"{source}: {at}invalid YAML ({problem})") from None
+    except RecursionError:
+        raise error(f"{source}: invalid YAML (nested too deeply)") from None
+
+
 def read_yaml(path: Path, source: str | None = None) -> Any:
     source = source or str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpaceError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpaceError(f"{source}: cannot be read ({exc})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpaceError(f"{source}: {at}invalid YAML ({problem})") from None
+    except IsADirectoryError:
+        raise SpaceError(f"{source}: is a directory, not a space file") from None
+    except UnicodeDecodeError:
+        raise SpaceError(f"{source}: not a text file (it is not UTF-8)") from None
+    except OSError as exc:
+        raise SpaceError(f"{source}: cannot be read ({exc.strerror})") from None
+    return parse_yaml(text, source)
+
+
+def _as_identifier(stem: str) -> str:
+    """A file name made into a space name (what :data:`NAME_PATTERN` allows)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", stem).lstrip(".-")[:100] or "space"
 
 
 def load_space_file(path: Path, source: str | None = None) -> SpaceDefinition:
@@ -298,7 +429,7 @@ def load_space_dict(
         file = SpaceFile.model_validate(data)
     except ValidationError as exc:
         raise SpaceError(format_validation_error(source, exc)) from None
-    name = file.name or default_name
+    name = file.name or _as_identifier(default_name)
     parameters = [_parameter(name_, spec) for name_, spec in file.parameters.items()]
     space = SearchSpace(
         name=name,

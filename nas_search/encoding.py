@@ -84,12 +84,13 @@ def validate_config(
     config: Mapping[str, Any],
     exact: Callable[[dict[str, Any]], Mapping[str, float]] | None = None,
 ) -> tuple[np.ndarray | None, list[str]]:
-    """Every problem with ``config``: illegal values, per-layer lengths, then constraints."""
+    """Every problem with ``config``: illegal values, per-layer lengths, then constraints
+    (those naming exact metrics only where ``exact`` computes them)."""
     vector, problems = config_problems(space, config)
     if problems:
         return None, problems
     vector = space.canonical(vector)[0]
-    for source in space.violations(vector[None, :], exact)[0]:
+    for source in space.violations(vector[None, :], exact, check_metrics=exact is not None)[0]:
         problems.append(f"violates constraint {source!r}")
     return (None if problems else vector), problems
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nas_search.domains import Domain
-from nas_search.errors import ExpressionError, SpaceError, where
+from nas_search.errors import EvaluationFailed, ExpressionError, SpaceError, where
 from nas_search.expr import Expression, compile_expression, mask_key
 
 #: spaces at most this large are enumerated outright when sampling without repeats
@@ -80,6 +80,7 @@ class SearchSpace:
         if not self.genes:
             raise SpaceError(f"{self._where('parameters')}needs at least one parameter that varies")
         self.compiled = [self._compile(k, c) for k, c in enumerate(self.constraints)]
+        self._type_check()
 
     # structure ----------------------------------------------------------------------------
     def _where(self, path: str) -> str:
@@ -204,6 +205,21 @@ class SearchSpace:
         uses_metrics = bool(expression.names & set(self.exact_metrics))
         return Constraint(source, expression, uses_metrics)
 
+    def _type_check(self) -> None:
+        """Evaluate every constraint on the smallest and the largest sub-network (exact metrics
+        at 1), so that one mixing types (``width < 'x'``) or dividing by zero fails when the
+        space loads, naming its place, rather than in the middle of a run."""
+        if not self.compiled:
+            return
+        probes = self.canonical(np.vstack([np.zeros(self.n_genes, dtype=np.int64), self.upper]))
+        ns = self.namespace(probes)
+        ns.update({m: np.ones(len(probes)) for m in self.exact_metrics})
+        for k, c in enumerate(self.compiled):
+            try:
+                c.expression.evaluate(ns, len(probes))
+            except ExpressionError as exc:
+                raise SpaceError(f"{self._where(f'constraints[{k}]')}{exc}") from None
+
     @property
     def needs_metrics(self) -> bool:
         return any(c.uses_metrics for c in self.compiled)
@@ -212,12 +228,14 @@ class SearchSpace:
         self,
         vectors: np.ndarray,
         exact: Callable[[dict[str, Any]], Mapping[str, float]] | None = None,
+        check_metrics: bool = True,
     ) -> list[list[str]]:
         """The constraints each vector violates (empty list: feasible).
 
         Constraints over parameters are checked for the whole batch at once; ``exact``
         computes the evaluator's exact metrics of one config and is called only for vectors
-        that pass those and only when some constraint names a metric.
+        that pass those and only when some constraint names a metric (``check_metrics``
+        False: those constraints are left unchecked).
         """
         vectors = np.atleast_2d(vectors)
         n = len(vectors)
@@ -229,15 +247,24 @@ class SearchSpace:
             if not c.uses_metrics:
                 for k in np.flatnonzero(~c.expression.evaluate(ns, n)):
                     out[k].append(c.source)
-        metric_constraints = [c for c in self.compiled if c.uses_metrics]
+        metric_constraints = [c for c in self.compiled if c.uses_metrics and check_metrics]
         if metric_constraints:
             if exact is None:
                 raise SpaceError(
                     f"{self._where('constraints')}names exact metrics "
                     f"({', '.join(self.exact_metrics)}) but no evaluator computes them"
                 )
-            todo = [k for k in range(n) if not out[k]]
-            rows = [exact(self.decode(vectors[k])) for k in todo]
+            todo: list[int] = []
+            rows: list[Mapping[str, float]] = []
+            for row in range(n):
+                if out[row]:
+                    continue
+                try:
+                    rows.append(exact(self.decode(vectors[row])))
+                except EvaluationFailed as exc:  # its constraints cannot be checked: skipped
+                    out[row].append(f"exact metrics failed ({exc})")
+                    continue
+                todo.append(row)
             sub = {key: np.asarray(v)[todo] for key, v in ns.items()}
             for m in self.exact_metrics:
                 sub[m] = np.array([float(r[m]) for r in rows]) if rows else np.zeros(0)

@@ -10,7 +10,7 @@ from nas_search.candidate import read_candidate
 from nas_search.cli.app import app
 from nas_search.cli.output import stdout
 from nas_search.cli.supernet import vit_evaluator
-from nas_search.cli.validate import exact_or_invalid, space_of
+from nas_search.cli.validate import exact_or_invalid, given_space, space_of
 from nas_search.encoding import validate_config
 from nas_search.errors import CandidateError, EvaluatorError
 
@@ -20,7 +20,9 @@ def export(
     candidate: Path = typer.Argument(..., help="A candidate.json file."),
     out: Path = typer.Option(..., "--out", "-o", help="The .pt file to write."),
     space: str | None = typer.Option(
-        None, help="Space file or shipped name (default: the candidate's)."
+        None,
+        help="Space file, shipped name or run directory (default: the run directory holding "
+        "the candidate, else the shipped space of its name).",
     ),
 ) -> None:
     """Write ``{format, shape, subnet, state_dict}`` for ``torch.load(weights_only=True)``;
@@ -30,7 +32,7 @@ def export(
     from nas_search.supernet.vit import extract
 
     cand = read_candidate(candidate)
-    definition = space_of(cand.space, cand.space_file, space)
+    definition, _ = space_of(candidate, cand, given_space(space) if space else None)
     evaluator = vit_evaluator(definition)
     vector, problems = validate_config(definition.space, cand.config, exact_or_invalid(evaluator))
     if problems or vector is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 from types import FrameType
+from typing import Literal
 
 import typer
 
@@ -12,58 +13,24 @@ from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
 from nas_search.cli.output import frame_table, progress_bar, stderr, stdout
 from nas_search.cli.prepare import prepare
-from nas_search.config import SpaceDefinition, override_settings
+from nas_search.config import (
+    ALGORITHMS,
+    EXECUTORS,
+    ISOLATIONS,
+    PREDICTORS,
+    TACTICS,
+    override_settings,
+)
 from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
-from nas_search.evaluation.executor import Executor, WorkerPool, gpu_devices, payload_of
+from nas_search.evaluation.executor import make_executor
 from nas_search.results.rundir import create_run, load_run
 from nas_search.results.tables import describe
 from nas_search.search import Evaluation, History, run_search
-from nas_search.search.tactic import require_tactic
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
-
-
-def start_executor(definition: SpaceDefinition, quiet: bool) -> Executor | None:
-    """Ray actors, or worker processes when asked for (several workers, or a timeout to
-    enforce); None: in this process."""
-    settings = definition.settings
-    required = [o.name for o in definition.objectives]
-    if settings.executor == "ray":
-        from nas_search.evaluation.ray_executor import RayPool
-
-        if not quiet:
-            where = settings.address or "a local Ray instance"
-            stderr.print(
-                f"Starting {settings.workers} Ray workers on {where} "
-                f"({settings.num_cpus:g} CPU, {settings.num_gpus:g} GPU each)"
-            )
-        return RayPool(
-            payload_of(definition),
-            required,
-            settings.workers,
-            retries=settings.retries,
-            timeout=settings.evaluation_timeout,
-            address=settings.address,
-            num_cpus=settings.num_cpus,
-            num_gpus=settings.num_gpus,
-        )
-    if settings.workers == 1 and settings.evaluation_timeout is None:
-        return None
-    devices = gpu_devices()
-    if not quiet:
-        pinned = f", pinned to GPUs {', '.join(devices)}" if devices else ""
-        stderr.print(f"Starting {settings.workers} evaluation workers{pinned}")
-    return WorkerPool(
-        payload_of(definition),
-        required,
-        settings.workers,
-        retries=settings.retries,
-        timeout=settings.evaluation_timeout,
-        devices=devices,
-    )
 
 
 @app.command()
@@ -78,13 +45,17 @@ def run(
     resume: Path | None = typer.Option(
         None, "--resume", help="Continue the run in this directory."
     ),
-    tactic: str | None = typer.Option(None, help="search.tactic"),
-    algorithm: str | None = typer.Option(None, help="search.algorithm"),
+    tactic: Literal[TACTICS] | None = typer.Option(None, help="search.tactic"),  # type: ignore[valid-type]
+    algorithm: Literal[ALGORITHMS] | None = typer.Option(  # type: ignore[valid-type]
+        None, help="search.algorithm: the pymoo algorithm"
+    ),
     population: int | None = typer.Option(None, help="search.population"),
     budget: int | None = typer.Option(None, help="search.budget: real evaluations to spend"),
     initial: int | None = typer.Option(None, help="search.initial"),
     batch: int | None = typer.Option(None, help="search.batch"),
-    predictor: str | None = typer.Option(None, help="search.predictor"),
+    predictor: Literal[PREDICTORS] | None = typer.Option(  # type: ignore[valid-type]
+        None, help="search.predictor"
+    ),
     seed: int | None = typer.Option(None, help="search.seed"),
     max_failures: int | None = typer.Option(None, help="search.max_failures"),
     warm_start: Path | None = typer.Option(
@@ -99,8 +70,12 @@ def run(
     evaluation_timeout: float | None = typer.Option(
         None, help="search.evaluation_timeout: seconds one evaluation may take"
     ),
-    executor: str | None = typer.Option(
+    executor: Literal[EXECUTORS] | None = typer.Option(  # type: ignore[valid-type]
         None, help="search.executor: local (processes) or ray (Ray actors; the ray extra)"
+    ),
+    isolation: Literal[ISOLATIONS] | None = typer.Option(  # type: ignore[valid-type]
+        None,
+        help="search.isolation: auto (a worker process for python evaluators), process, none",
     ),
     address: str | None = typer.Option(
         None, help="search.address: the Ray cluster: auto, ray://host:port"
@@ -128,6 +103,7 @@ def run(
         address=address,
         num_cpus=num_cpus,
         num_gpus=num_gpus,
+        isolation=isolation,
     )
     if resume is not None:
         given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
@@ -141,8 +117,6 @@ def run(
     else:
         definition = load_space(space or DEFAULT_SPACE)
         definition = definition.with_settings(override_settings(definition.settings, overrides))
-    flag = "--tactic" if tactic is not None else f"{definition.source}: search.tactic"
-    require_tactic(definition.settings.tactic, flag)
     evaluator = build_evaluator(definition)
     prepare(evaluator, quiet)
     if resume is None:
@@ -157,7 +131,7 @@ def run(
 
     pool = None
     try:
-        pool = start_executor(definition, quiet)
+        pool = make_executor(definition, evaluator, None if quiet else stderr.print)
         with progress:
             outcome = run_search(
                 definition, evaluator, run_dir, on_evaluation=on_evaluation, executor=pool

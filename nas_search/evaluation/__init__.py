@@ -28,6 +28,7 @@ __all__ = [
     "list_evaluators",
     "measure",
     "register_evaluator",
+    "runs_user_code",
 ]
 
 Factory = Callable[[Any, SpaceDefinition, str, list[str] | None, Any], Evaluator]
@@ -38,21 +39,32 @@ class _Entry:
     spec: type[EvaluatorSpec]
     factory: Factory
     summary: str
+    user_code: bool  # building or running it runs code the space file names
 
 
 _REGISTRY: dict[str, _Entry] = {}
 
 
 def register_evaluator(
-    name: str, spec: type[EvaluatorSpec], summary: str
+    name: str, spec: type[EvaluatorSpec], summary: str, *, user_code: bool = True
 ) -> Callable[[Factory], Factory]:
-    """Register a factory ``(spec, definition, where, metrics, exact_function) -> Evaluator``."""
+    """Register a factory ``(spec, definition, where, metrics, exact_function) -> Evaluator``.
+    ``user_code``: whether building or running it runs code that the space file names."""
 
     def decorate(factory: Factory) -> Factory:
-        _REGISTRY[name] = _Entry(spec, factory, summary)
+        _REGISTRY[name] = _Entry(spec, factory, summary, user_code)
         return factory
 
     return decorate
+
+
+def runs_user_code(definition: SpaceDefinition) -> bool:
+    """Whether building this space's evaluator would run code the space file names (its
+    ``python`` function or ``command``, an ``exact_function``): checked before building."""
+    section = definition.file.evaluator
+    entry = _REGISTRY.get(section.type)
+    extra = section.model_extra or {}
+    return entry is None or entry.user_code or extra.get("exact_function") is not None
 
 
 def list_evaluators() -> dict[str, str]:
@@ -126,13 +138,17 @@ def _command(
     )
 
 
-@register_evaluator("table", TableSpec, "a lookup table (CSV or CSV.gz) keyed by parameters")
+@register_evaluator(
+    "table", TableSpec, "a lookup table (CSV or CSV.gz) keyed by parameters", user_code=False
+)
 def _table(
     spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
 ) -> Evaluator:
     return TableEvaluator(spec, definition.base_dir, where, metrics, exact, definition.space)
 
 
-@register_evaluator("vit", VitSpec, "sub-networks of an elastic ViT super-network (torch)")
+@register_evaluator(
+    "vit", VitSpec, "sub-networks of an elastic ViT super-network (torch)", user_code=False
+)
 def _vit(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
     return VitEvaluator(spec, definition, where)

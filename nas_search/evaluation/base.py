@@ -37,6 +37,9 @@ class BaseEvaluator:
 
     #: True where the evaluator computes its exact metrics without an ``exact_function``
     computes_exact = False
+    #: True where :meth:`evaluate` runs the user's code in this process (``isolation: auto``
+    #: then measures in a worker process, so that the code cannot end the run)
+    runs_user_code = False
 
     def __init__(
         self,
@@ -56,7 +59,15 @@ class BaseEvaluator:
             return {}
         if self._exact_function is None:
             raise EvaluatorError("no exact_function is configured for the exact metrics")
-        values = checked_metrics(self._exact_function(dict(config)), self.exact_metrics)
+        try:
+            raw = self._exact_function(dict(config))
+        except EvaluationFailed:
+            raise
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the user's function: an error of one candidate
+            raise EvaluationFailed(f"exact_function: {error_line(exc)}") from exc
+        values = checked_metrics(raw, self.exact_metrics)
         return {m: values[m] for m in self.exact_metrics}
 
     def close(self) -> None:
@@ -78,7 +89,9 @@ class Measurement:
 
 
 def checked_metrics(values: Any, required: Sequence[str]) -> dict[str, float]:
-    """Metrics as floats; :class:`EvaluationFailed` if one is missing, not a number, or NaN."""
+    """Metrics as floats. A required metric that is missing, not a real number (a bool or a
+    string is not one, whatever it spells) or not finite raises :class:`EvaluationFailed`;
+    other entries are kept where they are real numbers and left out otherwise."""
     if not isinstance(values, Mapping):
         raise EvaluationFailed(
             f"returned {type(values).__name__} {values!r:.80}, "
@@ -86,14 +99,15 @@ def checked_metrics(values: Any, required: Sequence[str]) -> dict[str, float]:
         )
     out: dict[str, float] = {}
     for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                value = float(value)  # numpy scalars, 0-d tensors
-            except (TypeError, ValueError):
+        number = _real(value)
+        if number is None:
+            if key in required:
                 raise EvaluationFailed(
-                    f"metric {key!r} is not a number, got {value!r:.80}"
-                ) from None
-        out[str(key)] = float(value)
+                    f"metric {key!r} must be a real number, got {type(value).__name__} "
+                    f"{value!r:.80}"
+                )
+            continue
+        out[str(key)] = number
     for name in required:
         if name not in out:
             raise EvaluationFailed(f"metric {name!r} missing from {sorted(out)}")
@@ -102,18 +116,33 @@ def checked_metrics(values: Any, required: Sequence[str]) -> dict[str, float]:
     return out
 
 
+def _real(value: Any) -> float | None:
+    """``value`` as a float where it is a real number (numpy scalars and 0-d tensors too)."""
+    if isinstance(value, (bool, str, bytes)) or type(value).__name__ == "bool_":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def measure(evaluator: Evaluator, config: dict[str, Any], required: Sequence[str]) -> Measurement:
     """Run one real evaluation; any failure is caught and returned with its reason."""
     start = time.perf_counter()
     try:
         metrics = checked_metrics(evaluator.evaluate(dict(config)), required)
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
     except EvaluationFailed as exc:
         return Measurement("failed", error=str(exc), seconds=time.perf_counter() - start)
-    except Exception as exc:  # an evaluator's own bug is a failed evaluation, not a dead run
-        message = f"{type(exc).__name__}: {exc}".strip().splitlines()
-        return Measurement(
-            "failed", error=" | ".join(message)[:500], seconds=time.perf_counter() - start
-        )
+    except BaseException as exc:  # an evaluator's own bug (sys.exit too) fails the candidate
+        return Measurement("failed", error=error_line(exc), seconds=time.perf_counter() - start)
     return Measurement("ok", metrics=metrics, seconds=time.perf_counter() - start)
+
+
+def error_line(exc: BaseException) -> str:
+    """An exception as one line of at most 500 characters (``SystemExit`` said plainly)."""
+    if isinstance(exc, SystemExit):
+        return f"the evaluator called sys.exit({exc.code!r})"
+    message = f"{type(exc).__name__}: {exc}".strip().splitlines()
+    return " | ".join(message)[:500]

@@ -21,6 +21,8 @@ class PythonSpec(EvaluatorSpec):
 
 
 class PythonEvaluator(BaseEvaluator):
+    runs_user_code = True
+
     def __init__(
         self,
         spec: PythonSpec,

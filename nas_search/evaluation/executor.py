@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -40,6 +41,8 @@ class Executor(Protocol):
 
     @property
     def pending(self) -> int: ...
+
+    def drain(self) -> list[tuple[int, Measurement]]: ...
 
     def close(self) -> None: ...
 
@@ -81,6 +84,18 @@ class Dispatcher:
                     on_retry(task[0], measurement, attempt)
                 self._queue.insert(0, (task, attempt + 1))
         return self._finished.popleft()
+
+    def drain(self) -> list[tuple[int, Measurement]]:
+        """Tasks finished for good but not yet returned by :meth:`next`, collected without
+        waiting: a run that is stopping journals them, so no finished measurement is lost."""
+        done = list(self._finished)
+        self._finished.clear()
+        if self._running:
+            for slot, measurement in self._poll():
+                task, attempt, _ = self._running.pop(slot)
+                if measurement.ok or attempt >= self.retries:
+                    done.append((task[0], measurement))
+        return done
 
     def run(
         self, tasks: Sequence[Task], on_retry: OnRetry | None = None
@@ -143,6 +158,10 @@ class Dispatcher:
     def _restart(self, slot: int) -> None:
         raise NotImplementedError
 
+    def _poll(self) -> list[tuple[int, Measurement]]:
+        """Results already back from running slots, without waiting (default: none)."""
+        return []
+
 
 class InProcess(Dispatcher):
     """Measure one candidate at a time with the given evaluator (no extra process)."""
@@ -191,12 +210,36 @@ def load_evaluator(payload: SpacePayload) -> Evaluator:
     return evaluator
 
 
+def die_with_parent() -> None:
+    """End this process when its parent ends, however the parent ends (SIGKILL included):
+    the kernel's parent-death signal on Linux, and a thread watching the parent elsewhere."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent ended before the signal was armed
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nas-search-parent-watch", daemon=True).start()
+
+
 def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> None:
     """A worker process: build and prepare the evaluator once, then measure what it is sent."""
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
         evaluator = load_evaluator(payload)
-    except Exception as exc:
+    except BaseException as exc:  # sys.exit while importing the user's module, too
         conn.send(("error", one_line(exc)))
         return
     conn.send(("ready", os.getpid()))
@@ -213,7 +256,8 @@ def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> Non
 
 
 def one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    text = f"{type(exc).__name__}: {exc}".splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 @dataclass
@@ -330,6 +374,18 @@ class WorkerPool(Dispatcher):
             done[slot] = Measurement("failed", error=reason, seconds=seconds)
         return list(done.items())
 
+    def _poll(self) -> list[tuple[int, Measurement]]:
+        done = []
+        for slot in list(self._running):
+            conn = self.slots[slot].conn
+            try:
+                if conn.poll(0):
+                    _, _, fields = conn.recv()
+                    done.append((slot, Measurement(**fields)))
+            except (EOFError, OSError):
+                continue
+        return done
+
     def close(self) -> None:
         for slot, worker in enumerate(self.slots):
             if worker.process.is_alive() and slot not in self._running:
@@ -351,6 +407,55 @@ def _exit_reason(code: int | None) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exit code {code}"
+
+
+def make_executor(
+    definition: SpaceDefinition,
+    evaluator: Evaluator,
+    announce: Callable[[str], None] | None = None,
+) -> Executor | None:
+    """The executor a space's settings ask for: Ray actors, worker processes (several
+    workers, a timeout to enforce, or an evaluator isolated from this process), or None: in
+    this process. ``announce`` is told, in a sentence, what is being started."""
+    settings = definition.settings
+    required = [o.name for o in definition.objectives]
+    if settings.executor == "ray":
+        from nas_search.evaluation.ray_executor import RayPool
+
+        if announce is not None:
+            where = settings.address or "a local Ray instance"
+            announce(
+                f"Starting {settings.workers} Ray workers on {where} "
+                f"({settings.num_cpus:g} CPU, {settings.num_gpus:g} GPU each)"
+            )
+        return RayPool(
+            payload_of(definition),
+            required,
+            settings.workers,
+            retries=settings.retries,
+            timeout=settings.evaluation_timeout,
+            address=settings.address,
+            num_cpus=settings.num_cpus,
+            num_gpus=settings.num_gpus,
+        )
+    isolate = settings.isolation == "process" or (
+        settings.isolation == "auto" and getattr(evaluator, "runs_user_code", False)
+    )
+    if settings.workers == 1 and settings.evaluation_timeout is None and not isolate:
+        return None
+    devices = gpu_devices() if settings.workers > 1 else []  # one worker sees what we see
+    if announce is not None:
+        pinned = f", pinned to GPUs {', '.join(devices)}" if devices else ""
+        kind = "evaluation workers" if settings.workers > 1 else "evaluation worker"
+        announce(f"Starting {settings.workers} {kind}{pinned}")
+    return WorkerPool(
+        payload_of(definition),
+        required,
+        settings.workers,
+        retries=settings.retries,
+        timeout=settings.evaluation_timeout,
+        devices=devices,
+    )
 
 
 def payload_of(definition: SpaceDefinition) -> SpacePayload:

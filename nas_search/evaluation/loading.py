@@ -33,8 +33,10 @@ def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
             module = importlib.util.module_from_spec(loader_spec)
             try:
                 loader_spec.loader.exec_module(module)
-            except Exception as exc:
-                raise EvaluatorError(f"{where}importing {str(path)!r} failed: {exc!r}") from exc
+            except (Exception, SystemExit) as exc:
+                raise EvaluatorError(
+                    f"{where}importing {str(path)!r} failed: {_reason(exc)}"
+                ) from exc
             sys.modules[module_name] = module
     else:
         added = str(base_dir) not in sys.path
@@ -42,8 +44,10 @@ def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
             sys.path.insert(0, str(base_dir))
         try:
             module = importlib.import_module(target)
-        except Exception as exc:
-            raise EvaluatorError(f"{where}cannot import module {target!r} ({exc})") from exc
+        except (Exception, SystemExit) as exc:
+            raise EvaluatorError(
+                f"{where}cannot import module {target!r} ({_reason(exc)})"
+            ) from exc
         finally:
             if added:
                 sys.path.remove(str(base_dir))
@@ -51,3 +55,10 @@ def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
     if not callable(function):
         raise EvaluatorError(f"{where}{target!r} has no function {attr!r}, got {spec!r}")
     return function
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r})"
+    lines = f"{type(exc).__name__}: {exc}".splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -140,6 +140,9 @@ class RayPool(Dispatcher):
     def _restart(self, slot: int) -> None:
         self.ray.kill(self.actors[slot], no_restart=False)
 
+    def _poll(self) -> list[tuple[int, Measurement]]:
+        return self._wait(0.0) if self._running else []
+
     def close(self) -> None:
         for actor in getattr(self, "actors", []):
             try:

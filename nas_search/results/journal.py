@@ -7,6 +7,7 @@ appended before a crash is still there after it.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -22,9 +23,15 @@ JOURNAL = "journal.jsonl"
 def read_journal(path: Path) -> tuple[list[dict[str, Any]], int]:
     """Whole records of a journal and the byte length they span (a torn tail excluded)."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return [], 0
+    except OSError as exc:
+        reason = "is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        raise ResultsError(f"{path}: cannot be read ({reason})") from None
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise ResultsError(f"{path}: cannot be read ({exc.strerror})") from None
     records: list[dict[str, Any]] = []
@@ -48,7 +55,12 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         new = not self.path.exists()
-        self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+        try:  # never through a symbolic link: it would write to a file outside the run
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            reason = "is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            raise ResultsError(f"{self.path}: cannot be opened ({reason})") from None
+        self._file = os.fdopen(fd, "ab")
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -98,10 +110,24 @@ def _fsync_dir(path: Path) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that a reader never sees half a file."""
+    """Replace ``path`` with ``text`` so that a reader never sees half a file. The temporary
+    file is created afresh (never through a link left in its place) and removed if writing
+    fails (a full disk, say); ``path`` then keeps its old content."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        tmp.unlink()
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import platform
-import shutil
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
@@ -15,39 +14,85 @@ from typing import Any
 import yaml
 
 from nas_search import __version__
-from nas_search.config import SpaceDefinition, load_space_dict
+from nas_search.config import NoAliasDumper, SpaceDefinition, load_space_dict, parse_yaml
 from nas_search.errors import ResultsError
 from nas_search.results.journal import JOURNAL, write_atomic
 
 RUN_FILE = "run.yaml"
 SPACE_COPY = "space.yaml"
+#: every file nas-search writes into a run directory
+RUN_FILES = (
+    RUN_FILE,
+    SPACE_COPY,
+    JOURNAL,
+    "results.csv",
+    "pareto.csv",
+    "pareto.md",
+    "predicted_pareto.csv",
+    "predictors",
+)
 _PACKAGES = ("numpy", "pandas", "pymoo", "pydantic", "PyYAML", "scikit-learn", "xgboost", "torch")
 
 
 def create_run(definition: SpaceDefinition, out: Path | None, root: Path = Path("results")) -> Path:
-    """Make the run directory: ``out`` (which must not hold a run yet) or a fresh
-    ``results/<space>-<time>/``. ``run.yaml`` is written last, so a directory either holds a
-    whole run or no run at all, whenever the process is killed."""
-    if out is not None:
-        out = Path(out)
-        if (out / JOURNAL).exists() or (out / RUN_FILE).exists():
-            raise ResultsError(f"--out: {out} already holds a run; resume it with --resume {out}")
-        if out.exists():
-            _write_run_files(out, definition)
-            return out
-        final = out
+    """Claim and fill a run directory: ``out`` (which must not hold a run yet) or a fresh
+    ``results/<space>-<time>/``.
+
+    The claim is atomic: the journal is created exclusively before anything else is written,
+    so of two runs started into one directory at once, one gets it and the other a one-line
+    error, having written nothing. ``run.yaml`` is written last: a directory without it holds
+    no run, whenever the process is killed."""
+    if out is None:
+        final = _fresh_dir(root, definition.name)
     else:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        final, k = root / f"{definition.name}-{stamp}", 1
-        while final.exists():
-            k += 1
-            final = root / f"{definition.name}-{stamp}-{k}"
-    staging = final.with_name(f".{final.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    _write_run_files(staging, definition)
-    os.rename(staging, final)
+        final = Path(out)
+        if final.exists() and not final.is_dir():
+            raise ResultsError(f"--out: {final} is a file, not a directory")
+        if (final / RUN_FILE).exists() or (final / RUN_FILE).is_symlink():
+            raise ResultsError(
+                f"--out: {final} already holds a run; resume it with --resume {final}"
+            )
+        try:
+            final.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsError(f"--out: {final}: cannot be created ({exc.strerror})") from None
+    try:
+        fd = os.open(final / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        raise ResultsError(
+            f"--out: {final} is being started by another nas-search run (it holds a "
+            f"{JOURNAL} but no {RUN_FILE}); choose another --out, or delete {final / JOURNAL} "
+            "if no run is starting there"
+        ) from None
+    os.close(fd)
+    _write_run_files(final, definition)
     return final
+
+
+def _fresh_dir(root: Path, name: str) -> Path:
+    """A new directory ``root/<name>-<time>[-k]``, made with ``mkdir`` (atomic: two runs
+    started in the same second get two directories)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(1, 10_000):
+        final = root / (f"{name}-{stamp}" + (f"-{k}" if k > 1 else ""))
+        try:
+            final.mkdir()
+        except FileExistsError:
+            continue
+        return final
+    raise ResultsError(f"{root}: no free run directory name for {name}-{stamp}")
+
+
+def refuse_links(run_dir: Path) -> None:
+    """A run directory whose files are symbolic links is refused: writing through one would
+    change a file outside the run."""
+    for name in RUN_FILES:
+        if (Path(run_dir) / name).is_symlink():
+            raise ResultsError(
+                f"{Path(run_dir) / name}: is a symbolic link; a run directory's files must be "
+                "plain files (nas-search never writes through links)"
+            )
 
 
 def versions() -> dict[str, str]:
@@ -85,17 +130,22 @@ def _write_run_files(run_dir: Path, definition: SpaceDefinition) -> None:
     }
     if definition.path is not None and definition.path.is_file():
         write_atomic(run_dir / SPACE_COPY, definition.path.read_text(encoding="utf-8"))
-    write_atomic(run_dir / RUN_FILE, yaml.safe_dump(info, sort_keys=False, allow_unicode=True))
+    text = yaml.dump(info, Dumper=NoAliasDumper, sort_keys=False, allow_unicode=True)
+    write_atomic(run_dir / RUN_FILE, text)
 
 
 def read_run_file(run_dir: Path) -> dict[str, Any]:
     path = Path(run_dir) / RUN_FILE
+    refuse_links(run_dir)
     if not path.is_file():
         raise ResultsError(f"{run_dir}: not a nas-search run directory (no {RUN_FILE})")
     try:
-        info = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc})") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ResultsError(f"{path}: not a text file (it is not UTF-8)") from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.strerror})") from None
+    info = parse_yaml(text, str(path), ResultsError)
     if not isinstance(info, dict) or not isinstance(info.get("space"), dict):
         raise ResultsError(f"{path}: has no 'space' section")
     return info

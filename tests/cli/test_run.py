@@ -53,7 +53,7 @@ def test_bad_inputs_are_one_line_without_traceback(cli, tmp_path):
         (("run", "--budget", "-5"), "--budget: must be greater than or equal to 1, got -5"),
         (
             ("run", "--tactic", "genius"),
-            "--tactic: must be one of evolutionary, linas, random, got 'genius'",
+            "--tactic: 'genius' is not one of 'linas', 'evolutionary', 'random'",
         ),
         (("run", "--space", "nothing-here"), "nothing-here: no such file, nor a shipped space"),
         (("run", "--resume", tmp_path), "not a nas-search run directory"),

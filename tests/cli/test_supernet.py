@@ -59,7 +59,7 @@ def test_export_equals_the_supernet_forward(cli, tiny_space, tmp_path):
     exported = cli("pareto", tmp_path / "r", "--export", tmp_path / "front")
     assert exported.exit_code == 0, exported.output
     candidate = sorted((tmp_path / "front").glob("*.json"))[0]
-    result = cli("export", candidate, "--out", tmp_path / "subnet.pt")
+    result = cli("export", candidate, "--out", tmp_path / "subnet.pt", "--space", tiny_space)
     assert result.exit_code == 0, result.output
     payload = torch.load(tmp_path / "subnet.pt", weights_only=True)
     model = ViT.from_export(payload)
@@ -79,12 +79,12 @@ def test_export_before_training_says_how(cli, tiny_space, tmp_path):
     candidate.write_text(
         json.dumps(
             {
-                "space": str(tiny_space),
+                "space": "tinyvit",
                 "config": {"embed_dim": 8, "depth": 1, "num_heads": [1], "mlp_ratio": [1]},
             }
         )
     )
-    result = cli("export", candidate, "--out", tmp_path / "s.pt")
+    result = cli("export", candidate, "--out", tmp_path / "s.pt", "--space", tiny_space)
     assert result.exit_code == 2
     assert (
         "evaluator.checkpoint: no trained super-network yet (nas-search supernet train --space"
@@ -95,14 +95,14 @@ def test_export_before_training_says_how(cli, tiny_space, tmp_path):
 def test_validate_rejects_values_beyond_the_supernet(cli, tiny_space, tmp_path):
     candidate = tmp_path / "c.json"
     config = {"embed_dim": 32, "depth": 3, "num_heads": [1, 1, 1], "mlp_ratio": [1, 1, 1]}
-    candidate.write_text(json.dumps({"space": str(tiny_space), "config": config}))
-    result = cli("validate", candidate, "--no-measure")
+    candidate.write_text(json.dumps({"space": "tinyvit", "config": config}))
+    result = cli("validate", candidate, "--no-measure", "--space", tiny_space)
     assert result.exit_code == 1
     assert "embed_dim: must be one of 8, 16, got 32" in result.stdout
     assert "depth: must be an integer from 1 to 2, got 3" in result.stdout
     wide = tiny_space.read_text().replace("choices: [8, 16]", "choices: [8, 16, 32]")
     tiny_space.write_text(wide)
-    result = cli("validate", candidate, "--no-measure")
+    result = cli("validate", candidate, "--no-measure", "--space", tiny_space)
     assert result.exit_code == 2
     assert result.output.strip().endswith(
         "parameters.embed_dim: 32 exceeds the super-network's maximum "

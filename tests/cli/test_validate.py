@@ -73,13 +73,65 @@ def test_failed_measurement_exits_1(cli, write_space, tmp_path):
     assert result.exit_code == 1 and "measurement failed: RuntimeError: boom" in result.stdout
 
 
-def test_space_found_from_the_candidates_space_file(cli, write_space, tmp_path):
-    definition = load_space_file(write_space())
+def test_space_given_with_space_or_its_run_directory(cli, write_space, tmp_path):
+    path = write_space()
+    definition = load_space_file(path)
     Candidate.of(definition, {"depth": 1, "embed": 16, "act": "relu", "heads": [4]}).write(
         tmp_path / "c.json"
     )
-    result = cli("validate", tmp_path / "c.json")
+    result = cli("validate", tmp_path / "c.json")  # the file it names is never loaded
+    assert result.exit_code == 2 and "pass --space" in result.stderr, result.output
+    result = cli("validate", tmp_path / "c.json", "--space", path)
     assert result.exit_code == 0, result.output
+    assert f"space 'toy' from {path}" in result.stderr
+
+
+def test_a_candidate_never_chooses_the_code_that_runs(cli, write_space, tmp_path):
+    """Issue 12.1: a candidate whose space_file names a space with an evil evaluator."""
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "evil.py").write_text(
+        "open(__file__ + '.ran', 'w').write('x')\ndef evaluate(c):\n    return {}\n"
+    )
+    text = TOY.replace("spacelib.py:evaluate", "evil.py:evaluate").replace(
+        "  exact: [params_k]\n  exact_function: spacelib.py:exact\n", ""
+    )
+    text = text.replace('  - "params_k <= 50"\n', "").replace("name: toy", "name: nb201")
+    (evil / "space.yaml").write_text(text)
+    data = {"space": "nb201", "space_file": str(evil / "space.yaml"), "config": GOOD}
+    for name in ("space", "space_file"):
+        _write(tmp_path / "c.json", **{**data, name: str(evil / "space.yaml")})
+        for extra in ([], ["--no-measure"]):
+            cli("validate", tmp_path / "c.json", *extra)
+            assert not (evil / "evil.py.ran").exists(), (name, extra)
+    # --no-measure builds no evaluator that runs code, even for the space the user names
+    _write(tmp_path / "d.json", space="nb201", config={"depth": 1})
+    result = cli("validate", tmp_path / "d.json", "--space", evil / "space.yaml", "--no-measure")
+    assert result.exit_code == 1 and not (evil / "evil.py.ran").exists(), result.output
+
+
+def test_no_measure_leaves_metric_constraints_unchecked(cli, write_space, tmp_path):
+    path = write_space()
+    (tmp_path / "spacelib.py").write_text("raise SystemExit('spacelib imported')\n")
+    _write(
+        tmp_path / "c.json",
+        space="toy",
+        config={"depth": 1, "embed": 16, "act": "relu", "heads": [4]},
+    )
+    result = cli("validate", tmp_path / "c.json", "--space", path, "--no-measure")
+    assert result.exit_code == 0, result.output
+    assert "not checked" in result.stdout and "params_k <= 50" in result.stdout
+
+
+def test_space_from_the_run_directory_holding_the_candidate(cli, nb201_run):
+    front = nb201_run / "front"
+    result = cli("pareto", nb201_run, "--export", front)
+    assert result.exit_code == 0, result.output
+    first = sorted(front.glob("*.json"))
+    result = cli("validate", *first[:2], "--no-measure")
+    assert result.exit_code == 0, result.output
+    assert f"from {nb201_run / 'run.yaml'}" in result.stderr
+    assert result.stdout.count("valid for space 'nb201'") == 2
 
 
 def test_bad_candidate_files_are_usage_errors(cli, tmp_path):
@@ -94,7 +146,11 @@ def test_bad_candidate_files_are_usage_errors(cli, tmp_path):
         (tmp_path / "absent.json", "absent.json: no such file"),
         (
             _write(tmp_path / "other.json", space="vit9", config={}),
-            "vit9: no such file, nor a shipped space",
+            "space 'vit9' is not a shipped space",
+        ),
+        (
+            _write(tmp_path / "path.json", space="../x/space.yaml", config={}),
+            "space: must be the name of a space, got '../x/space.yaml'",
         ),
     ]
     for path, message in cases:
@@ -103,7 +159,9 @@ def test_bad_candidate_files_are_usage_errors(cli, tmp_path):
         assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
 
 
-def test_stale_space_hash_warns(cli, tmp_path):
+def test_stale_space_hash_is_an_error_unless_the_space_is_given(cli, tmp_path):
     _write(tmp_path / "c.json", space="nb201", space_hash="0000000000000000", config=GOOD)
     result = cli("validate", tmp_path / "c.json", "--no-measure")
+    assert result.exit_code == 2 and "another version of space 'nb201'" in result.stderr
+    result = cli("validate", tmp_path / "c.json", "--no-measure", "--space", "nb201")
     assert result.exit_code == 0 and "another version of space" in result.stderr

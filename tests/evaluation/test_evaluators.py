@@ -91,7 +91,7 @@ def test_python_setup_errors(write_space, yaml_text, message):
     [
         ("{'score': float('nan'), 'cost': 1}", "metric 'score' is nan"),
         ("{'score': 1}", "metric 'cost' missing"),
-        ("{'score': 'high', 'cost': 1}", "metric 'score' is not a number"),
+        ("{'score': 'high', 'cost': 1}", "metric 'score' must be a real number, got str 'high'"),
         ("[1, 2]", "returned list"),
         ("1 / 0", "ZeroDivisionError: division by zero"),
     ],
@@ -118,7 +118,7 @@ if mode == "relu" and c["embed"] == 24:
     print("not json at all"); sys.exit(0)
 print("log line before the result")
 same = payload["space"] == "toy"
-print(json.dumps({"score": c["embed"] / 8, "cost": len(c["heads"]), "space": same}))
+print(json.dumps({"score": c["embed"] / 8, "cost": len(c["heads"]), "space": int(same)}))
 """
 
 
