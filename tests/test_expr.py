@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -109,3 +112,31 @@ def test_vectorized_matches_python_oracle(rows):
             (all(a_ % x == 0 for x in active) and sum(active) + b_ <= 3 * a_) or max(active) < b_
         )
     assert got == want
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("depth < 9**9**9", "too costly to evaluate (an exponent above 1024)"),
+        ("10**10**8 > depth", "too costly to evaluate"),
+        ("(10**1024)**1024 > depth", "a power of more than"),
+        ("depth < 1/0", "division by zero"),
+        ("'a' * 10000000000 != depth", "a repeated string of more than"),
+        ("depth < 'x'", "values of types that do not combine"),
+        ("-" * 3000 + "depth < 1", "nested too deeply"),
+        ("abs(" * 80 + "depth" + ")" * 80 + " < 1", "nested too deeply"),
+        (" + ".join(["depth"] * 2000) + " > 0", "too long"),
+        ("depth" + "+depth" * 100 + " > 0", "nested too deeply"),
+    ],
+)
+def test_expressions_cannot_hang_or_exhaust_anything(source, message):
+    """Issue 12.11/12.12: every costly expression is refused in milliseconds."""
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        compile_expression(source, scalars={"depth"}).evaluate({"depth": np.arange(3)}, 3)
+    assert time.perf_counter() - start < 1
+
+
+def test_bounded_arithmetic_still_computes():
+    e = compile_expression("2 ** 10 * 'ab' != 'x' and depth ** 2 < 5", scalars={"depth"})
+    assert e.evaluate({"depth": np.arange(4)}, 4).tolist() == [True, True, True, False]

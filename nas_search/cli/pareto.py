@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from nas_search.catalog import load_space
 from nas_search.cli.app import app
 from nas_search.cli.output import frame_table, stdout
 from nas_search.config import ObjectiveSpec, SpaceDefinition
+from nas_search.csvfile import read_csv
 from nas_search.errors import ExpressionError, ResultsError, UsageError
 from nas_search.expr import compile_expression
 from nas_search.results.rundir import find_run_dir, load_run
@@ -44,12 +46,7 @@ def parse_objectives(text: str) -> list[ObjectiveSpec]:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such file") from None
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: not a readable CSV ({exc})") from None
+    return read_csv(path, str(path), ResultsError)
 
 
 def apply_where(frame: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -141,7 +138,9 @@ def pareto(
         try:
             reference = [float(v) for v in ref.split(",")]
         except ValueError:
-            raise UsageError(f"--ref: must be comma-separated numbers, got {ref!r}") from None
+            reference = []
+        if not reference or not all(math.isfinite(v) for v in reference):
+            raise UsageError(f"--ref: must be comma-separated finite numbers, got {ref!r}")
     report = pareto_report(frame, chosen, reference, source=str(table_path))
     params = [p.name for p in definition.space.parameters] if definition else []
     front = report.front[front_columns(report, params)]

@@ -387,8 +387,12 @@ class WorkerPool(Dispatcher):
         return done
 
     def close(self) -> None:
+        """Idle workers are told to stop (and get 2 s to); busy ones are killed at once: what
+        they measure now would be thrown away."""
         for slot, worker in enumerate(self.slots):
-            if worker.process.is_alive() and slot not in self._running:
+            if slot in self._running:
+                self._kill(worker)
+            elif worker.process.is_alive():
                 try:
                     worker.conn.send(None)
                 except (BrokenPipeError, OSError):
@@ -444,10 +448,9 @@ def make_executor(
     if settings.workers == 1 and settings.evaluation_timeout is None and not isolate:
         return None
     devices = gpu_devices() if settings.workers > 1 else []  # one worker sees what we see
-    if announce is not None:
+    if announce is not None and settings.workers > 1:
         pinned = f", pinned to GPUs {', '.join(devices)}" if devices else ""
-        kind = "evaluation workers" if settings.workers > 1 else "evaluation worker"
-        announce(f"Starting {settings.workers} {kind}{pinned}")
+        announce(f"Starting {settings.workers} evaluation workers{pinned}")
     return WorkerPool(
         payload_of(definition),
         required,

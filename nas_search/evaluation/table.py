@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, StrictStr
 
+from nas_search.csvfile import read_csv
 from nas_search.errors import EvaluationFailed, EvaluatorError
 from nas_search.evaluation.base import BaseEvaluator, ExactFunction
 from nas_search.evaluation.spec import EvaluatorSpec
@@ -54,21 +55,15 @@ class TableEvaluator(BaseEvaluator):
 
         path = Path(spec.path)
         self.path = path if path.is_absolute() else base_dir / path
-        at = f"{where}evaluator.path: "
-        try:
-            frame = pd.read_csv(self.path)
-        except FileNotFoundError:
-            raise EvaluatorError(f"{at}no such file, got {spec.path!r}") from None
-        except Exception as exc:
-            raise EvaluatorError(f"{at}{spec.path!r} is not a readable CSV ({exc})") from None
+        frame = read_csv(self.path, f"{where}evaluator.path: {spec.path}", EvaluatorError)
         key = spec.key or {p.name: p.name for p in space.parameters if not p.is_fixed}
         for param, column in key.items():
             if param not in space.params:
                 raise EvaluatorError(f"{where}evaluator.key: {param!r} is not a parameter")
             if column not in frame.columns:
-                raise EvaluatorError(
-                    f"{where}evaluator.key.{param}: column {column!r} not in {self.path.name} "
-                    f"(columns: {', '.join(map(str, frame.columns[:12]))}...)"
+                raise EvaluatorError(  # its columns are the file's content: not shown
+                    f"{where}evaluator.key.{param}: no column {column!r} in {self.path.name} "
+                    f"({len(frame.columns)} columns)"
                 )
         numeric = [
             c
@@ -93,8 +88,8 @@ class TableEvaluator(BaseEvaluator):
             previous = self._index.setdefault(values, row)
             if previous != row:
                 raise EvaluatorError(
-                    f"{at}{self.path.name} has two rows (lines {previous + 2} and {row + 2}) for "
-                    f"{dict(zip(key, values, strict=True))}"
+                    f"{where}evaluator.path: {self.path.name} has two rows (lines "
+                    f"{previous + 2} and {row + 2}) for one sub-network"
                 )
         wanted = list(dict.fromkeys(list(self.metrics) + list(self.exact_metrics)))
         self._names = wanted

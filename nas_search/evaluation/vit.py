@@ -30,7 +30,7 @@ from nas_search.supernet.arch import (
     exact_metrics,
     subnet_of,
 )
-from nas_search.supernet.settings import LatencySettings, TrainSettings
+from nas_search.supernet.settings import RUNTIME_FIELDS, LatencySettings, TrainSettings
 
 EXACT = ("params_m", "macs_m", "size_mb")
 LATENCY = ("latency_ms", "latency_iqr_ms", "latency_unstable", "threads")
@@ -234,7 +234,7 @@ class VitEvaluator(BaseEvaluator):
             return self._path(self.spec.checkpoint)
         if self.spec.train is None or self.spec.data is None:
             return None
-        train = self.spec.train.model_dump()
+        train = self.spec.train.model_dump(exclude=set(RUNTIME_FIELDS))
         key = checkpoint_key(self.shape.to_dict(), self.splits.digest, train)
         return cached_checkpoint(self.definition.name, key)
 
@@ -255,6 +255,7 @@ class VitEvaluator(BaseEvaluator):
         if epochs is not None:
             settings = settings.model_copy(update={"epochs": epochs})
         splits = self.splits
+        device = self._train_device(settings.device)
         torch.manual_seed(settings.seed)
         model = ElasticViT(self.shape)
         largest, smallest = space_extremes(self.definition, self.shape)
@@ -267,6 +268,7 @@ class VitEvaluator(BaseEvaluator):
             space_sampler(self.definition, self.shape),
             settings,
             on_epoch,
+            device,
         )
         seconds = time.perf_counter() - start
         report = {
@@ -278,6 +280,8 @@ class VitEvaluator(BaseEvaluator):
             "largest_test_acc": accuracy(model, largest, splits.x_test, splits.y_test),
             "data": splits.digest,
             "train": settings.model_dump(),
+            "device": device,
+            "threads": settings.threads,
         }
         save_checkpoint(
             out,
@@ -293,6 +297,17 @@ class VitEvaluator(BaseEvaluator):
         self._model = model
         self.checkpoint_path = out
         return report
+
+    def _train_device(self, asked: str) -> str:
+        import torch
+
+        if asked == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if asked.startswith("cuda") and not torch.cuda.is_available():
+            raise EvaluatorError(
+                f"{self.where}evaluator.train.device: CUDA is not available here, got {asked!r}"
+            )
+        return asked
 
     def prepare(self, on_epoch: OnEpoch | None = None, notice: Notice | None = None) -> None:
         """Load the weights (training and caching them first if needed) and the data."""

@@ -120,13 +120,23 @@ def pareto_report(
     names = [o.name for o in objectives]
     missing = [n for n in names if n not in frame.columns]
     if missing:
-        raise ResultsError(
-            f"{source}: no column {missing[0]!r} (columns: {', '.join(map(str, frame.columns))})"
-        )
+        raise ResultsError(f"{source}: no column {missing[0]!r} ({len(frame.columns)} columns)")
     rows = frame
     if "status" in rows.columns:
         rows = rows[rows["status"].astype(str) == "ok"]
     values = rows[names].apply(pd.to_numeric, errors="coerce")
+    infinite = np.isinf(values.to_numpy(dtype=float))
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        line = (
+            f"line {rows.index[row] + 2}: "
+            if isinstance(rows.index[row], (int, np.integer))
+            else ""
+        )
+        raise ResultsError(
+            f"{source}: {line}{names[column]}: must be a finite number, "
+            f"got {values.iat[row, column]}"
+        )
     rows = rows[values.notna().all(axis=1).to_numpy()]
     rows = rows.drop_duplicates(subset=["hash"] if "hash" in rows.columns else None)
     maximize = [o.direction == "maximize" for o in objectives]

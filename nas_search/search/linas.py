@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nas_search.config import SpaceDefinition
+from nas_search.csvfile import read_csv
 from nas_search.encoding import config_problems, vector_key
 from nas_search.errors import UsageError
 from nas_search.evaluation import Evaluator
@@ -282,14 +283,10 @@ def _cell(value: Any) -> Any:
 
 def load_warm_start(definition: SpaceDefinition) -> tuple[np.ndarray, np.ndarray] | None:
     """Vectors and objective values of the measured rows of an earlier run's results.csv."""
-    import pandas as pd
 
     path = definition.settings.warm_start
     assert path is not None
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"search.warm_start: {path}: not a readable CSV ({exc})") from None
+    frame = read_csv(Path(path), f"search.warm_start: {path}", UsageError)
     names = [o.name for o in definition.objectives]
     missing = [n for n in names if n not in frame.columns]
     if missing:

@@ -27,6 +27,18 @@ class TrainSettings(_Closed):
         default=0, description="augmentation: random shifts of up to this many pixels"
     )
     seed: Annotated[StrictInt, Field(ge=0)] = 0
+    threads: Positive = Field(
+        default=1,
+        description="torch CPU threads while training (recorded in the checkpoint); more "
+        "threads contend with other work on a busy machine",
+    )
+    device: Annotated[StrictStr, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = Field(
+        default="auto", description="auto: the GPU when torch sees one, else the CPU"
+    )
+
+
+#: how a super-network is trained, not what: left out of its cache key
+RUNTIME_FIELDS = frozenset({"threads", "device"})
 
 
 class LatencySettings(_Closed):

@@ -39,7 +39,7 @@ def accuracy(
     model: ElasticViT, sub: Subnet, x: np.ndarray, y: np.ndarray, device: str = "cpu"
 ) -> float:
     """Top-1 accuracy in percent, in inference mode."""
-    model.eval()
+    model.eval().cpu()
     correct = 0
     with torch.inference_mode():
         for start in range(0, len(x), 512):
@@ -57,12 +57,33 @@ def train_supernet(
     sample: Sampler,
     settings: TrainSettings,
     on_epoch: OnEpoch | None = None,
+    device: str = "cpu",
 ) -> None:
-    """Train ``model`` in place; deterministic for a seed on one machine and thread count."""
+    """Train ``model`` in place on ``device`` with ``settings.threads`` CPU threads (restored
+    after); deterministic for a seed on one machine, device and thread count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        _train(model, splits, largest, smallest, sample, settings, on_epoch, device)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _train(
+    model: ElasticViT,
+    splits: Splits,
+    largest: Subnet,
+    smallest: Subnet,
+    sample: Sampler,
+    settings: TrainSettings,
+    on_epoch: OnEpoch | None,
+    device: str,
+) -> None:
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     x = torch.from_numpy(splits.x_train)
     y = torch.from_numpy(splits.y_train)
+    model.to(device)
     steps_per_epoch = math.ceil(len(x) / settings.batch_size)
     total = settings.epochs * steps_per_epoch
     optimizer = torch.optim.AdamW(
@@ -80,7 +101,8 @@ def train_supernet(
         model.train()
         losses = []
         for batch in torch.randperm(len(x), generator=order).split(settings.batch_size):
-            xb, yb = shifted(x[batch], settings.shift, order), y[batch]
+            xb = shifted(x[batch], settings.shift, order).to(device)
+            yb = y[batch].to(device)
             optimizer.zero_grad(set_to_none=True)
             teacher = model(xb, largest)
             loss = F.cross_entropy(teacher, yb, label_smoothing=settings.label_smoothing)
@@ -99,4 +121,4 @@ def train_supernet(
             losses.append(float(loss.detach()) / (1 + len(students)))
         if on_epoch is not None:
             on_epoch(epoch + 1, settings.epochs, float(np.mean(losses)))
-    model.eval()
+    model.eval().cpu()

@@ -64,3 +64,68 @@ def test_a_run_with_workers_survives_and_journals_the_attempts(cli, trouble, tmp
     assert list(frame["id"]) == sorted(frame["id"])
     for attempt in attempts:  # every retried candidate ends in exactly one evaluation record
         assert attempt["id"] in evaluations and attempt["error"]
+
+
+PARENT = """
+import os, sys, time
+from pathlib import Path
+from nas_search.config import load_space_file
+from nas_search.evaluation.executor import WorkerPool, payload_of
+
+os.environ["TOY_DELAY"] = "30"
+definition = load_space_file(Path(sys.argv[1]))
+pool = WorkerPool(payload_of(definition), ["score", "cost"], 2)
+pool.submit([(0, %r), (1, %r)])
+pool._dispatch()
+print(" ".join(str(w.process.pid) for w in pool.slots), flush=True)
+time.sleep(60)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as handle:  # a zombie has ended
+        return handle.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_workers_die_with_their_parent_killed_mid_evaluation(write_space, tmp_path):
+    """Issue 12.8: SIGKILL of the main process leaves no worker measuring for nothing."""
+    import subprocess
+    import sys
+
+    space = write_space()
+    script = PARENT % (CONFIGS[3], CONFIGS[4])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(space)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        parent.kill()
+        parent.wait()
+        deadline = time.perf_counter() + 1.0
+        while any(_alive(p) for p in pids) and time.perf_counter() < deadline:
+            time.sleep(0.02)
+        assert not [p for p in pids if _alive(p)]
+    finally:
+        parent.kill()
+
+
+def test_drain_returns_what_finished_without_waiting(write_space):
+    """Issue 12.7: results already back from the workers are handed over when a run stops."""
+    definition = load_space_file(write_space())
+    pool = WorkerPool(payload_of(definition), ["score", "cost"], 2)
+    try:
+        pool.submit(PLAIN_TASKS[:2])
+        pool._dispatch()
+        deadline = time.perf_counter() + 10
+        while not all(w.conn.poll(0) for w in pool.slots) and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        drained = dict(pool.drain())
+        assert sorted(drained) == [0, 1] and all(m.ok for m in drained.values())
+        assert pool.pending == 0 and pool.drain() == []
+    finally:
+        pool.close()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pytest
 
@@ -85,3 +87,53 @@ def test_resume_of_a_finished_run_measures_nothing(write_space, tmp_path):
     before = (tmp_path / "run" / JOURNAL).read_bytes()
     _run(definition, tmp_path / "run")
     assert (tmp_path / "run" / JOURNAL).read_bytes() == before
+
+
+def test_a_stop_journals_what_finished_meanwhile(write_space, tmp_path):
+    """Issue 12.7: a run interrupted while waiting journals every measurement the executor
+    already holds (it finished before the stop) before it ends."""
+    from nas_search.evaluation import measure
+    from nas_search.evaluation.executor import InProcess
+    from nas_search.results.rundir import create_run
+
+    definition = load_space_file(write_space())
+    evaluator = build_evaluator(definition)
+
+    class StopsAfterOne(InProcess):
+        calls = 0
+
+        def next(self, on_retry=None):
+            self.calls += 1
+            if self.calls == 2:  # the rest of the batch finished before the stop arrived
+                while self._queue:
+                    (ident, config), _ = self._queue.pop(0)
+                    self._finished.append((ident, measure(self.evaluator, config, self.required)))
+                raise KeyboardInterrupt
+            return super().next(on_retry)
+
+    executor = StopsAfterOne(evaluator, ["score", "cost"])
+    run_dir = create_run(definition, tmp_path / "r")
+    with pytest.raises(KeyboardInterrupt):
+        run_search(definition, evaluator, run_dir, executor=executor)
+    records, _ = read_journal(run_dir / JOURNAL)
+    evaluations = [r for r in records if r["type"] == "evaluation"]
+    assert len(evaluations) == 4  # the first batch: one returned, three drained
+
+
+def test_signals_wait_while_a_measurement_is_journaled():
+    import os
+    import signal
+
+    from nas_search.search.runner import _Interrupts
+
+    with _Interrupts() as interrupts:
+        steps = []
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                steps.append("still journaling")
+        assert steps == ["still journaling"]
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
