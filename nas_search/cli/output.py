@@ -51,7 +51,7 @@ def progress_bar(quiet: bool = False) -> Progress:
         TimeElapsedColumn(),
         TextColumn("{task.fields[note]}"),
         console=stderr,
-        disable=quiet,
+        disable=quiet or not stderr.is_terminal,  # a pipe or a log file gets no bar
         transient=True,
         auto_refresh=False,
     )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import StrictStr
 
 from nas_search.evaluation.base import BaseEvaluator, ExactFunction
-from nas_search.evaluation.loading import load_function
+from nas_search.evaluation.loading import check_function, load_function
 from nas_search.evaluation.spec import EvaluatorSpec
 
 
@@ -21,6 +21,9 @@ class PythonSpec(EvaluatorSpec):
 
 
 class PythonEvaluator(BaseEvaluator):
+    """Imports its function only in :meth:`load`, called by the process that measures (a
+    worker, under ``isolation: auto``), so the main process never runs the module's code."""
+
     runs_user_code = True
 
     def __init__(
@@ -32,8 +35,17 @@ class PythonEvaluator(BaseEvaluator):
         exact_function: ExactFunction | None,
     ) -> None:
         super().__init__(metrics, spec.exact, exact_function)
-        self.function = load_function(spec.function, base_dir, f"{where}evaluator.function: ")
+        self._target, self._base_dir = spec.function, base_dir
+        self._where = f"{where}evaluator.function: "
+        check_function(spec.function, base_dir, self._where)  # exists; imported on loading
+        self._function: Callable[..., Any] | None = None
+
+    def load(self) -> Callable[..., Any]:
+        """Import the function (its module's top-level code runs now, in this process)."""
+        if self._function is None:
+            self._function = load_function(self._target, self._base_dir, self._where)
+        return self._function
 
     def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
-        result: Mapping[str, float] = self.function(config)
+        result: Mapping[str, float] = self.load()(config)
         return result

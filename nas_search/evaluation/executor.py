@@ -169,6 +169,7 @@ class InProcess(Dispatcher):
     def __init__(self, evaluator: Evaluator, required: Sequence[str], retries: int = 0) -> None:
         super().__init__(1, retries, None)
         self.evaluator, self.required = evaluator, list(required)
+        load_user_code(evaluator)
         self._config: dict[str, Any] = {}
 
     def _send(self, slot: int, task: Task) -> None:
@@ -207,7 +208,16 @@ def load_evaluator(payload: SpacePayload) -> Evaluator:
     ready = getattr(evaluator, "prepare", None)
     if ready is not None:
         ready()
+    load_user_code(evaluator)
     return evaluator
+
+
+def load_user_code(evaluator: Evaluator) -> None:
+    """Import the user's code of an evaluator that defers it (``python``) in the process that
+    will measure, so that an import error is reported before the first evaluation."""
+    load = getattr(evaluator, "load", None)
+    if load is not None:
+        load()
 
 
 def die_with_parent() -> None:

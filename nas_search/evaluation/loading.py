@@ -12,8 +12,9 @@ from typing import Any
 from nas_search.errors import EvaluatorError
 
 
-def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
-    """The callable named by ``spec``; files and modules beside the space file are found."""
+def check_function(spec: str, base_dir: Path, where: str) -> None:
+    """Check that ``spec`` names a file or module that exists, without importing it (its
+    top-level code runs only where the function is loaded: in the process that measures)."""
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:
         raise EvaluatorError(
@@ -24,6 +25,31 @@ def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
         path = path if path.is_absolute() else base_dir / path
         if not path.is_file():
             raise EvaluatorError(f"{where}no such file {str(path)!r}, got {spec!r}")
+        return
+    if "." in target or target in sys.modules:
+        return  # a package's module: finding it would import the package; checked on loading
+    added = str(base_dir) not in sys.path
+    if added:
+        sys.path.insert(0, str(base_dir))
+    try:
+        found = importlib.util.find_spec(target)
+    except (ImportError, ValueError):
+        found = None
+    finally:
+        if added:
+            sys.path.remove(str(base_dir))
+    if found is None:
+        raise EvaluatorError(f"{where}cannot import module {target!r} (no module named {target!r})")
+
+
+def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
+    """The callable named by ``spec``; files and modules beside the space file are found (and,
+    for a file, the modules beside it)."""
+    check_function(spec, base_dir, where)
+    target, _, attr = spec.rpartition(":")
+    if target.endswith(".py") or "/" in target:
+        path = Path(target)
+        path = path if path.is_absolute() else base_dir / path
         module_name = f"nas_search_user_{abs(hash(str(path.resolve())))}"
         module = sys.modules.get(module_name)
         if module is None:
@@ -31,12 +57,19 @@ def load_function(spec: str, base_dir: Path, where: str) -> Callable[..., Any]:
             if loader_spec is None or loader_spec.loader is None:
                 raise EvaluatorError(f"{where}cannot load {str(path)!r}")
             module = importlib.util.module_from_spec(loader_spec)
+            folder = str(path.resolve().parent)
+            added = folder not in sys.path
+            if added:
+                sys.path.insert(0, folder)
             try:
                 loader_spec.loader.exec_module(module)
             except (Exception, SystemExit) as exc:
                 raise EvaluatorError(
                     f"{where}importing {str(path)!r} failed: {_reason(exc)}"
                 ) from exc
+            finally:
+                if added and folder in sys.path:
+                    sys.path.remove(folder)
             sys.modules[module_name] = module
     else:
         added = str(base_dir) not in sys.path

@@ -55,7 +55,11 @@ def test_help_lists_the_choices(cli):
     [
         ("seed: 3}", "seed: 3, predictor: bogus}", "search.predictor: must be"),
         ("high: 3}", "high: 1000000000000000000000000000000}", "parameters.depth.high: must be"),
-        ('"embed % heads[i] == 0"', "\"embed < 'x'\"", 'constraints[0]: "embed < \'x\'": cannot be evaluated: values of types'),
+        (
+            '"embed % heads[i] == 0"',
+            "\"embed < 'x'\"",
+            "constraints[0]: \"embed < 'x'\": cannot be evaluated: values of types",
+        ),
         ('"embed % heads[i] == 0"', '"depth < 1/0"', "constraints[0]: 'depth < 1/0': cannot be"),
         ('"embed % heads[i] == 0"', '"depth < 9**9**9"', "too costly to evaluate"),
         ('"embed % heads[i] == 0"', "\"'a' * 10000000000 != depth\"", "too costly"),

@@ -76,7 +76,10 @@ def test_any_csv_with_objectives_ties_and_duplicates(cli, tmp_path):
             "--where: 'acc.x > 1': attribute access",
         ),
         (("--objectives", "acc:max", "--export", "d"), "--export: needs the space; say --space"),
-        (("--objectives", "acc:max", "--ref", "a,b"), "--ref: must be comma-separated numbers"),
+        (
+            ("--objectives", "acc:max", "--ref", "a,b"),
+            "--ref: must be comma-separated finite numbers",
+        ),
     ],
 )
 def test_bad_pareto_input(cli, tmp_path, args, message):
