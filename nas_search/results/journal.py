@@ -74,7 +74,7 @@ class Journal:
             self._file.truncate(length)
             self._file.seek(length)
         if new:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
     def append(self, record: Mapping[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -96,7 +96,7 @@ class Journal:
         self.close()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:

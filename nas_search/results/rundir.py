@@ -16,7 +16,7 @@ import yaml
 from nas_search import __version__
 from nas_search.config import NoAliasDumper, SpaceDefinition, load_space_dict, parse_yaml
 from nas_search.errors import ResultsError
-from nas_search.results.journal import JOURNAL, write_atomic
+from nas_search.results.journal import JOURNAL, fsync_dir, write_atomic
 
 RUN_FILE = "run.yaml"
 SPACE_COPY = "space.yaml"
@@ -66,6 +66,7 @@ def create_run(definition: SpaceDefinition, out: Path | None, root: Path = Path(
         ) from None
     os.close(fd)
     _write_run_files(final, definition)
+    fsync_dir(final)
     return final
 
 

@@ -178,3 +178,28 @@ def test_a_failed_checkpoint_write_leaves_nothing_behind(tmp_path):
     with pytest.raises(Exception):  # noqa: B017  (torch.save refuses a lambda)
         save_checkpoint(target, {"state_dict": {"bad": lambda: None}})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_training_threads_and_device_are_recorded_not_keyed(write_space, tmp_path):
+    """Issue 12.15: threads set explicitly while training (then restored), recorded in the
+    checkpoint with the device; neither changes the cache key."""
+    from nas_search.supernet.store import load_checkpoint
+
+    plain = tiny(write_space)
+    two = tiny(write_space, TINY_VIT, ("train: {epochs: 3}", "train: {epochs: 3, threads: 2}"))
+    assert two.weights_path() == plain.weights_path()
+    before = torch.get_num_threads()
+    report = two.train(tmp_path / "w.pt")
+    assert torch.get_num_threads() == before
+    assert report["threads"] == 2 and report["device"] in ("cpu", "cuda")
+    payload = load_checkpoint(tmp_path / "w.pt", two.shape.to_dict(), "checkpoint")
+    assert payload["report"]["threads"] == 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_training_on_cuda_without_one_is_a_clear_error(write_space, tmp_path):
+    evaluator = tiny(
+        write_space, TINY_VIT, ("train: {epochs: 3}", "train: {epochs: 3, device: cuda}")
+    )
+    with pytest.raises(EvaluatorError, match=r"tiny.yaml: evaluator.train.device: CUDA is not"):
+        evaluator.train(tmp_path / "w.pt")
