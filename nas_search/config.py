@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from nas_search.domains import Choices, IntRange, same_value
-from nas_search.encoding import digest
+from nas_search.encoding import config_problems, digest
 from nas_search.errors import SpaceError, UsageError
 from nas_search.space import Parameter, SearchSpace
 
@@ -174,6 +174,10 @@ class SearchSettings(_Model):
     batch: Annotated[Count, Field(ge=1)] = 10
     predictor: Literal[PREDICTORS] = "auto"  # type: ignore[valid-type]
     seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
+    enqueue: list[dict[StrictStr, Any]] = Field(
+        default_factory=list,
+        description="configs to measure first (checked against the space), counted in the budget",
+    )
     warm_start: StrictStr | None = Field(
         None,
         description="results.csv of an earlier run on this space: its measurements train the "
@@ -259,7 +263,9 @@ class SpaceFile(_Model):
     parameters: Annotated[dict[str, ParameterSpec], Field(min_length=1)]
     constraints: list[StrictStr] = Field(default_factory=list)
     objectives: Annotated[list[ObjectiveSpec], Field(min_length=1)]
-    evaluator: EvaluatorSection
+    evaluator: EvaluatorSection | None = Field(
+        None, description="what measures a sub-network (not needed to ask and tell yourself)"
+    )
     search: SearchSettings = Field(default_factory=SearchSettings)  # type: ignore[arg-type]
 
     @field_validator("objectives")
@@ -300,6 +306,7 @@ class SpaceDefinition:
         return space_fingerprint(self.file)
 
     def with_settings(self, settings: SearchSettings) -> SpaceDefinition:
+        check_enqueued(self.space, settings.enqueue, "--enqueue")
         file = self.file.model_copy(update={"search": settings})
         return SpaceDefinition(file, self.space, self.source, self.base_dir, self.path)
 
@@ -307,6 +314,18 @@ class SpaceDefinition:
         data: dict[str, Any] = self.file.model_dump(mode="json", exclude_none=True)
         data["name"] = self.name
         return data
+
+
+def check_enqueued(space: SearchSpace, configs: list[dict[str, Any]], where: str) -> None:
+    """Every config to measure first must be a legal sub-network of ``space`` that meets its
+    constraints (those on exact metrics are checked when it is proposed)."""
+    for k, config in enumerate(configs):
+        vector, problems = config_problems(space, config)
+        if not problems:
+            violated = space.violations(space.canonical(vector), check_metrics=False)[0]
+            problems = [f"violates constraint {c!r}" for c in violated]
+        if problems:
+            raise SpaceError(f"{where}[{k}]: {problems[0]}")
 
 
 def space_fingerprint(file: SpaceFile) -> str:
@@ -435,7 +454,7 @@ def load_space_dict(
         name=name,
         parameters=parameters,
         constraints=file.constraints,
-        exact_metrics=file.evaluator.exact,
+        exact_metrics=file.evaluator.exact if file.evaluator is not None else (),
         source=source,
     )
     for k, objective in enumerate(file.objectives):
@@ -444,6 +463,7 @@ def load_space_dict(
                 f"{source}: objectives[{k}].name: must be a metric, not a parameter, "
                 f"got {objective.name!r}"
             )
+    check_enqueued(space, file.search.enqueue, f"{source}: search.enqueue")
     file = file.model_copy(update={"name": name})
     return SpaceDefinition(file=file, space=space, source=source, base_dir=base_dir, path=path)
 

@@ -36,3 +36,16 @@ def test_readme_names_the_ci_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     command = "bash .ci/setup && .venv/bin/python -m pytest -q"
     assert command in text and command in ci
+
+
+def test_python_api_blocks_run(tmp_path, monkeypatch):
+    """The README's "Python API" section runs as written, block after block."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {"__name__": "readme"})
+    assert (tmp_path / "runs" / "api" / "results.csv").exists()
+    assert (tmp_path / "runs" / "asktell" / "results.csv").exists()

@@ -11,7 +11,7 @@ import typer
 from typer._click import exceptions as click_errors  # typer vendors click
 from typer.core import TyperGroup
 
-from nas_search import __version__
+from nas_search._version import __version__
 from nas_search.errors import NasSearchError
 
 

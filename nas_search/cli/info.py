@@ -34,7 +34,9 @@ def spaces() -> None:
         count = str(definition.space.cardinality())
         if definition.file.constraints:
             count += " before constraints"
-        table.add_row(definition.name, params, objectives, definition.file.evaluator.type, count)
+        section = definition.file.evaluator
+        kind = section.type if section is not None else "-"
+        table.add_row(definition.name, params, objectives, kind, count)
     stdout.print(table)
 
 

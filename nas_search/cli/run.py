@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Literal
+from typing import Any, Literal
 
 import typer
 
@@ -19,18 +20,49 @@ from nas_search.config import (
     ISOLATIONS,
     PREDICTORS,
     TACTICS,
+    SpaceDefinition,
     override_settings,
 )
+from nas_search.csvfile import read_csv
 from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
 from nas_search.evaluation.executor import make_executor
-from nas_search.results.rundir import create_run, load_run
-from nas_search.results.tables import describe
+from nas_search.results.rundir import create_run, load_run, update_settings
+from nas_search.results.tables import configs_from_frame, describe
 from nas_search.search import Evaluation, History, run_search
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def read_configs(paths: list[Path], definition: SpaceDefinition) -> list[dict[str, Any]]:
+    """The configs in ``--enqueue`` files: a candidate.json, a JSON list of configs (or of
+    candidates), or a results CSV (its measured rows, if it has a status column)."""
+    configs: list[dict[str, Any]] = []
+    for path in paths:
+        if path.suffix.lower() in (".csv", ".gz"):
+            frame = read_csv(path, f"--enqueue: {path}", UsageError)
+            if "status" in frame.columns:
+                frame = frame[frame["status"].astype(str) == "ok"]
+            missing = [p.name for p in definition.space.parameters if p.name not in frame]
+            if missing:
+                raise UsageError(f"--enqueue: {path}: no column {missing[0]!r}")
+            configs += configs_from_frame(frame, definition)
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UsageError(f"--enqueue: {path}: no such file") from None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise UsageError(f"--enqueue: {path}: not a JSON file ({type(exc).__name__})") from None
+        items = data if isinstance(data, list) else [data]
+        for k, item in enumerate(items):
+            config = item.get("config", item) if isinstance(item, dict) else item
+            if not isinstance(config, dict):
+                raise UsageError(f"--enqueue: {path}: item {k}: must be a config object")
+            configs.append(config)
+    return configs
 
 
 @app.command()
@@ -82,6 +114,11 @@ def run(
     ),
     num_cpus: float | None = typer.Option(None, help="search.num_cpus: per Ray worker"),
     num_gpus: float | None = typer.Option(None, help="search.num_gpus: per Ray worker"),
+    enqueue: list[Path] | None = typer.Option(
+        None,
+        help="search.enqueue: measure these first (candidate.json, a JSON list of configs, or "
+        "a results CSV); repeat for several files",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Search a space; every real evaluation is journaled before the next one starts."""
@@ -106,16 +143,31 @@ def run(
         isolation=isolation,
     )
     if resume is not None:
-        given = [f"--{k.replace('_', '-')}" for k, v in overrides.items() if v is not None]
+        growing = {"budget"}  # what a resumed run may change: more evaluations, more to measure
+        given = [
+            f"--{k.replace('_', '-')}"
+            for k, v in overrides.items()
+            if v is not None and k not in growing
+        ]
         given += ["--space"] * (space is not None) + ["--out"] * (out is not None)
         if given:
             raise UsageError(
-                f"--resume: continues a run with its own settings; drop {', '.join(given)}"
+                f"--resume: continues a run with its own settings (only --budget and --enqueue "
+                f"may change); drop {', '.join(given)}"
             )
         definition = load_run(resume)
+        changes: dict[str, Any] = {}
+        if budget is not None:
+            changes["budget"] = budget
+        if enqueue:
+            changes["enqueue"] = definition.settings.enqueue + read_configs(enqueue, definition)
+        if changes:
+            definition = update_settings(resume, changes)
         run_dir = resume
     else:
         definition = load_space(space or DEFAULT_SPACE)
+        if enqueue:
+            overrides["enqueue"] = definition.settings.enqueue + read_configs(enqueue, definition)
         definition = definition.with_settings(override_settings(definition.settings, overrides))
     evaluator = build_evaluator(definition)
     prepare(evaluator, quiet)

@@ -24,7 +24,7 @@ def vit_evaluator(definition: SpaceDefinition) -> VitEvaluator:
     if not isinstance(evaluator, VitEvaluator):
         raise EvaluatorError(
             f"{definition.source}: evaluator.type: has no super-network, "
-            f"got {definition.file.evaluator.type!r} (needs 'vit')"
+            f"got {getattr(definition.file.evaluator, 'type', None)!r} (needs 'vit')"
         )
     return evaluator
 

@@ -62,6 +62,8 @@ def runs_user_code(definition: SpaceDefinition) -> bool:
     """Whether building this space's evaluator would run code the space file names (its
     ``python`` function or ``command``, an ``exact_function``): checked before building."""
     section = definition.file.evaluator
+    if section is None:
+        return False
     entry = _REGISTRY.get(section.type)
     extra = section.model_extra or {}
     return entry is None or entry.user_code or extra.get("exact_function") is not None
@@ -77,8 +79,13 @@ def evaluator_schemas() -> dict[str, dict[str, Any]]:
 
 def build_evaluator(definition: SpaceDefinition) -> Evaluator:
     """The evaluator a space file asks for, checked against the file's objectives."""
-    section = definition.file.evaluator.model_dump(exclude_none=True)
     src = definition.source
+    if definition.file.evaluator is None:
+        raise EvaluatorError(
+            f"{src}: evaluator: is required to measure sub-networks (only asking and telling "
+            "with nas_search.Search needs none)"
+        )
+    section = definition.file.evaluator.model_dump(exclude_none=True)
     entry = _REGISTRY.get(section["type"])
     if entry is None:
         raise EvaluatorError(

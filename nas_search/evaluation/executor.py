@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
-import threading
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
 
+from nas_search._worker import main as worker_main
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluatorError
 from nas_search.evaluation.base import Evaluator, Measurement, measure
@@ -220,32 +223,9 @@ def load_user_code(evaluator: Evaluator) -> None:
         load()
 
 
-def die_with_parent() -> None:
-    """End this process when its parent ends, however the parent ends (SIGKILL included):
-    the kernel's parent-death signal on Linux, and a thread watching the parent elsewhere."""
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
-            if os.getppid() != parent:  # the parent ended before the signal was armed
-                os._exit(1)
-            return
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.2)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="nas-search-parent-watch", daemon=True).start()
-
-
 def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> None:
-    """A worker process: build and prepare the evaluator once, then measure what it is sent."""
-    die_with_parent()
+    """A worker process (started through :mod:`nas_search._worker`, which ties its life to
+    the parent's): build and prepare the evaluator once, then measure what it is sent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     try:
         evaluator = load_evaluator(payload)
@@ -311,13 +291,15 @@ class WorkerPool(Dispatcher):
         if self.devices:  # spawn copies the environment at start: set it around start()
             os.environ["CUDA_VISIBLE_DEVICES"] = self.devices[index % len(self.devices)]
         try:
+            job = pickle.dumps((_worker, (self.payload, self.required)))
             process = self._context.Process(
-                target=_worker,
-                args=(child, self.payload, self.required),
+                target=worker_main,
+                args=(child, os.getpid(), job),
                 name=f"nas-search-worker-{index}",
                 daemon=True,
             )
-            process.start()
+            with _main_script_hidden():
+                process.start()
         finally:
             if self.devices:
                 if previous is None:
@@ -410,6 +392,23 @@ class WorkerPool(Dispatcher):
         for worker in self.slots:
             worker.process.join(2)
             self._kill(worker)
+
+
+@contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """Start a spawned process without re-running the main script in it: spawn imports the
+    parent's ``__main__`` from its path (for ``nas-search``, the whole command line: a second
+    of imports per worker), which a worker never needs; its target is found by module name."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _exit_reason(code: int | None) -> str:

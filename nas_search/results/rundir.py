@@ -3,6 +3,7 @@ space file, the journal and the tables; and reading one back to resume or report
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
 import sys
@@ -13,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from nas_search import __version__
+from nas_search._version import __version__
 from nas_search.config import NoAliasDumper, SpaceDefinition, load_space_dict, parse_yaml
 from nas_search.errors import ResultsError
-from nas_search.results.journal import JOURNAL, fsync_dir, write_atomic
+from nas_search.results.journal import JOURNAL, Journal, fsync_dir, write_atomic
 
 RUN_FILE = "run.yaml"
 SPACE_COPY = "space.yaml"
@@ -38,10 +39,9 @@ def create_run(definition: SpaceDefinition, out: Path | None, root: Path = Path(
     """Claim and fill a run directory: ``out`` (which must not hold a run yet) or a fresh
     ``results/<space>-<time>/``.
 
-    The claim is atomic: the journal is created exclusively before anything else is written,
-    so of two runs started into one directory at once, one gets it and the other a one-line
-    error, having written nothing. ``run.yaml`` is written last: a directory without it holds
-    no run, whenever the process is killed."""
+    The claim is atomic (see :func:`_claim`): of two runs started into one directory at once,
+    one gets it and the other a one-line error, having written nothing. ``run.yaml`` is written
+    last: a directory without it holds no run, whenever the process is killed."""
     if out is None:
         final = _fresh_dir(root, definition.name)
     else:
@@ -56,18 +56,33 @@ def create_run(definition: SpaceDefinition, out: Path | None, root: Path = Path(
             final.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ResultsError(f"--out: {final}: cannot be created ({exc.strerror})") from None
-    try:
-        fd = os.open(final / JOURNAL, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    except FileExistsError:
-        raise ResultsError(
-            f"--out: {final} is being started by another nas-search run (it holds a "
-            f"{JOURNAL} but no {RUN_FILE}); choose another --out, or delete {final / JOURNAL} "
-            "if no run is starting there"
-        ) from None
-    os.close(fd)
-    _write_run_files(final, definition)
-    fsync_dir(final)
+    _claim(final, definition)
     return final
+
+
+def _claim(final: Path, definition: SpaceDefinition) -> None:
+    """Create the journal exclusively and write the run files, holding a lock on the
+    directory meanwhile (the kernel drops it however the process ends): of runs started
+    together, one writes, the others find its ``run.yaml``; a journal left empty without one
+    by a run killed while starting is taken over."""
+    dir_fd = os.open(final, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(dir_fd, fcntl.LOCK_EX)
+        if (final / RUN_FILE).exists() or (final / RUN_FILE).is_symlink():
+            raise ResultsError(
+                f"--out: {final} already holds a run; resume it with --resume {final}"
+            )
+        journal = final / JOURNAL
+        if journal.is_symlink() or (journal.exists() and journal.stat().st_size):
+            raise ResultsError(
+                f"--out: {final} holds a {JOURNAL} but no {RUN_FILE}; choose another --out"
+            )
+        journal.unlink(missing_ok=True)  # left empty by a run killed while starting
+        os.close(os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+        _write_run_files(final, definition)
+        fsync_dir(final)
+    finally:
+        os.close(dir_fd)
 
 
 def _fresh_dir(root: Path, name: str) -> Path:
@@ -166,6 +181,28 @@ def load_run(run_dir: Path) -> SpaceDefinition:
     if definition.fingerprint != info.get("space_hash"):
         raise ResultsError(f"{source}: space_hash does not match its space section")
     return definition
+
+
+def update_settings(run_dir: Path, changes: dict[str, Any]) -> SpaceDefinition:
+    """Change a run's ``search`` settings (a larger budget, more configs to measure first) in
+    its ``run.yaml``, while no other process writes the run; returns the run's space."""
+    from nas_search.config import override_settings
+
+    run_dir = Path(run_dir)
+    with Journal(run_dir / JOURNAL):  # the run's lock: nobody resumes it meanwhile
+        definition = load_run(run_dir)
+        definition = definition.with_settings(override_settings(definition.settings, changes))
+        rewrite_settings(run_dir, definition)
+    return definition
+
+
+def rewrite_settings(run_dir: Path, definition: SpaceDefinition) -> None:
+    """Store ``definition``'s settings in ``run.yaml`` (by the process that holds the run)."""
+    info = read_run_file(run_dir)
+    info["space"] = definition.to_dict()
+    info["seed"] = definition.settings.seed
+    text = yaml.dump(info, Dumper=NoAliasDumper, sort_keys=False, allow_unicode=True)
+    write_atomic(Path(run_dir) / RUN_FILE, text)
 
 
 def find_run_dir(path: Path) -> Path | None:

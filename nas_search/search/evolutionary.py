@@ -26,13 +26,13 @@ from nas_search.search.algorithms import (
 )
 from nas_search.search.history import Evaluation, History, Proposal
 from nas_search.search.random_tactic import RandomTactic
-from nas_search.search.tactic import iteration_rng, register_tactic
+from nas_search.search.tactic import Tactic, iteration_rng, register_tactic
 
 #: spawn key of the first population's generator, apart from every iteration's
 FIRST_POPULATION = 2**32 - 1
 
 
-class EvolutionaryTactic:
+class EvolutionaryTactic(Tactic):
     def __init__(self, definition: SpaceDefinition, evaluator: Evaluator) -> None:
         self.space = definition.space
         self.settings = definition.settings

@@ -22,6 +22,7 @@ from nas_search.csvfile import read_csv
 from nas_search.encoding import config_problems, vector_key
 from nas_search.errors import UsageError
 from nas_search.evaluation import Evaluator
+from nas_search.results.journal import write_atomic
 from nas_search.results.pareto import non_dominated
 from nas_search.results.tables import configs_from_frame, minimized_bounds
 from nas_search.search.algorithms import (
@@ -35,18 +36,19 @@ from nas_search.search.history import History, Proposal
 from nas_search.search.random_tactic import RandomTactic
 from nas_search.search.selection import maximin, select_batch
 from nas_search.search.surrogate import Surrogate
-from nas_search.search.tactic import register_tactic
+from nas_search.search.tactic import Tactic, register_tactic
 
 if TYPE_CHECKING:
     import pandas as pd
 
+PREDICTED_CSV = "predicted_pareto.csv"
 GENERATIONS = 25  # generations of the algorithm on predictions, per iteration
 POOL = 300  # predicted candidates considered by the batch selection
 TRUST = 3  # candidates differ from a measured front member in at most this many genes
 DESIGN_POOL = 30  # random feasible samples per initial point, to spread the design
 
 
-class LinasTactic:
+class LinasTactic(Tactic):
     def __init__(self, definition: SpaceDefinition, evaluator: Evaluator) -> None:
         self.definition = definition
         self.space = definition.space
@@ -170,6 +172,12 @@ class LinasTactic:
         archive = self._optimize(history, vectors, values * self.signs, rng, seed)
         return vectors, values, archive
 
+    def finish(self, history: History, run_dir: Path, rng: np.random.Generator) -> None:
+        """The predicted front (``predicted_pareto.csv``) and the fitted predictors."""
+        front = self.predicted_front(history, rng)
+        write_atomic(run_dir / PREDICTED_CSV, front.to_csv(index=False))
+        self.save_predictors(run_dir / "predictors")
+
     def save_predictors(self, directory: Path) -> None:
         """The predictors of the predicted front, one folder per predicted objective."""
         if self.fitted is not None:
@@ -215,6 +223,8 @@ class LinasTactic:
         name = self.settings.algorithm
         n_obj = len(self.objectives)
         size = population_size(name, self.settings.population, n_obj)
+        if self.space.cardinality() <= GENERATIONS * size:
+            return self._every_one(history)
         start = self._start(vectors, measured_min, size, history, rng)
         algorithm = make_algorithm(name, self.space, n_obj, self.settings.population, start)
         algorithm.setup(
@@ -243,6 +253,18 @@ class LinasTactic:
         final = algorithm.pop.get("X") if algorithm.pop is not None else start
         self.population = self.space.canonical(np.round(final).astype(np.int64))
         return list(archive.values())
+
+    def _every_one(self, history: History) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Every feasible sub-network never proposed, with its prediction: in a space no larger
+        than what the algorithm would score, the exact answer, at once (the algorithm would
+        spin there, unable to breed offspring it has not seen)."""
+        X = self.space.enumerate()
+        X = X[[not history.is_seen(x) for x in X]]
+        if not len(X):
+            return []
+        mean, _, broken = self.surrogate.predict(X, return_std=False)
+        violations = np.array([len(v) for v in self.space.violations(X, self.exact)]) + broken
+        return [(x, m) for x, m, bad in zip(X, mean, violations, strict=True) if not bad]
 
     def _start(
         self,

@@ -13,13 +13,13 @@ from nas_search.encoding import vector_key
 from nas_search.errors import SearchStopped
 from nas_search.evaluation import Evaluator
 from nas_search.search.history import History, Proposal
-from nas_search.search.tactic import register_tactic
+from nas_search.search.tactic import Tactic, register_tactic
 from nas_search.space import ENUMERATION_LIMIT
 
 MAX_DRAWS = 200  # rounds of rejection sampling before a large space is declared too constrained
 
 
-class RandomTactic:
+class RandomTactic(Tactic):
     def __init__(self, definition: SpaceDefinition, evaluator: Evaluator) -> None:
         self.space = definition.space
         self.batch = definition.settings.batch

@@ -16,22 +16,20 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
 from nas_search.config import SpaceDefinition
-from nas_search.errors import EvaluationFailed, SearchStopped
-from nas_search.evaluation import Evaluator, Measurement
+from nas_search.errors import SearchStopped
+from nas_search.evaluation import Evaluator
 from nas_search.evaluation.executor import Executor, InProcess, make_executor
-from nas_search.results.journal import JOURNAL, Journal, write_atomic
-from nas_search.results.tables import ParetoReport, write_run_tables
+from nas_search.results.tables import ParetoReport
 from nas_search.search.history import Evaluation, History
-from nas_search.search.tactic import iteration_rng, make_tactic
+from nas_search.search.session import Session
 
 
 @dataclass
@@ -43,7 +41,6 @@ class RunOutcome:
 
 
 Callback = Callable[[Evaluation, History], None]
-PREDICTED_CSV = "predicted_pareto.csv"
 
 
 def run_search(
@@ -62,156 +59,69 @@ def run_search(
     the run with ``KeyboardInterrupt``, once every measurement already finished is journaled.
     """
     settings = definition.settings
-    required = [o.name for o in definition.objectives]
     owned = None
     if executor is None:
         owned = make_executor(definition, evaluator)
+        required = [o.name for o in definition.objectives]
         executor = owned or InProcess(evaluator, required, settings.retries)
     try:
         with _Interrupts() as interrupts:
-            return _run(definition, evaluator, run_dir, executor, on_evaluation, interrupts)
+            # with several workers the next batch is chosen while this one is measured
+            lookahead = 1 if settings.workers > 1 else 0
+            session = Session(
+                definition, evaluator, run_dir, lookahead=lookahead, critical=interrupts.held
+            )
+            try:
+                return _drive(session, executor, on_evaluation, interrupts)
+            finally:
+                session.close()
     finally:
         if owned is not None:
             owned.close()
 
 
-def _run(
-    definition: SpaceDefinition,
-    evaluator: Evaluator,
-    run_dir: Path,
+def _drive(
+    session: Session,
     executor: Executor,
     on_evaluation: Callback | None,
     interrupts: _Interrupts,
 ) -> RunOutcome:
-    settings = definition.settings
-    journal = Journal(run_dir / JOURNAL)
-    history = History.from_records(definition.space, journal.records)
-    tactic = make_tactic(definition, _ExactGuard(evaluator, settings.max_failures))
-    states = [r["state"] for r in journal.records if r.get("type") == "batch" and "state" in r]
-    if states and hasattr(tactic, "restore"):
-        tactic.restore(states[-1])
+    """Schedule: hand each batch to the executor as it is chosen, journal each result as it
+    comes back, stop after ``max_failures`` failures in a row, finish at the budget."""
+    limit = session.settings.max_failures
     failures_in_row = 0
-    exhausted = False
 
-    def on_retry(ident: int, failed: Measurement, attempt: int) -> None:
-        """A failed attempt that will be retried: journaled, not counted as an evaluation."""
-        journal.append(
-            {
-                "type": "attempt",
-                "id": ident,
-                "attempt": attempt,
-                "error": failed.error,
-                "seconds": round(failed.seconds, 6),
-                "timestamp": _now(),
-            }
-        )
-
-    # With several workers the next batch is chosen while the current one is measured, from
-    # the batches before it (``lag`` 1): workers never wait for the search between batches,
-    # and what is proposed depends on which batches are finished, never on timing.
-    lookahead = 1 if settings.workers > 1 else 0
-    lag = lookahead
-
-    def propose() -> None:
-        """Journal and submit every batch that may be chosen now."""
-        nonlocal lag, exhausted
-        while not exhausted:
-            iteration = history.next_iteration
-            through = iteration - 1 - lag
-            if not history.finished_through(through):
-                return
-            view = history.visible(through)
-            remaining = settings.budget - view.successes - len(view.pending)
-            proposals = None
-            if remaining > 0:
-                rng = iteration_rng(settings.seed, iteration)
-                proposals = tactic.propose(view, remaining, rng)
-            if proposals is None:  # budget spent unless pending ones fail; or results needed
-                if lag == 0:
-                    if remaining > 0:
-                        raise RuntimeError("the tactic waits with every result in")
-                    return
-                lag = 0
-                continue
-            proposals = proposals[:remaining]
-            if not proposals:
-                exhausted = True
-                return
-            record = history.add_batch(iteration, proposals)
-            if hasattr(tactic, "state"):
-                record["state"] = tactic.state()
-            info = getattr(tactic, "info", None)
-            if info:
-                record["info"] = info
-            journal.append(record)
+    def submit(batches: list[dict[str, Any]]) -> None:
+        for record in batches:
             executor.submit([(c["id"], c["config"]) for c in record["candidates"]])
-            lag = lookahead
-
-    def record(ident: int, measurement: Measurement) -> Evaluation:
-        """Journal a finished measurement; a stop signal waits until it is on disk."""
-        iteration, proposal = next((it, p) for i, it, p in history.pending if i == ident)
-        evaluation = Evaluation(
-            id=ident,
-            iteration=iteration,
-            proposal=proposal,
-            status=measurement.status,
-            metrics=measurement.metrics,
-            error=measurement.error,
-            seconds=measurement.seconds,
-            timestamp=_now(),
-        )
-        with interrupts.held():
-            journal.append(evaluation.record())
-            history.add_evaluation(evaluation)
-        return evaluation
 
     try:
-        executor.submit([(ident, proposal.config) for ident, _, proposal in history.pending])
-        propose()
+        executor.submit(session.pending_tasks())
+        submit(session.propose())
         while executor.pending:
-            ident, measurement = executor.next(on_retry)
-            evaluation = record(ident, measurement)
-            iteration = evaluation.iteration
+            ident, measurement = executor.next(session.record_attempt)
+            evaluation = session.record(ident, measurement)
             if on_evaluation is not None:
-                on_evaluation(evaluation, history)
+                on_evaluation(evaluation, session.history)
             failures_in_row = 0 if evaluation.ok else failures_in_row + 1
-            if failures_in_row >= settings.max_failures:
+            if failures_in_row >= limit:
                 raise SearchStopped(
                     f"{failures_in_row} evaluations in a row failed; the last: {evaluation.error}"
                 )
-            if all(it != iteration for _, it, _ in history.pending):  # a batch is complete
-                write_run_tables(run_dir, definition, journal.records)
-            propose()
-        if hasattr(tactic, "predicted_front") and not exhausted:
-            rng = iteration_rng(settings.seed, history.next_iteration)
-            front = tactic.predicted_front(history, rng)
-            write_atomic(run_dir / PREDICTED_CSV, front.to_csv(index=False))
-            if hasattr(tactic, "save_predictors"):
-                tactic.save_predictors(run_dir / "predictors")
+            if session.batch_done(evaluation.iteration):
+                session.write_tables()
+            submit(session.propose())
+        report = session.finish()
     except KeyboardInterrupt:
         with interrupts.held():  # what finished while we were elsewhere is kept
             for ident, measurement in executor.drain():
-                record(ident, measurement)
-        _tables_on_the_way_out(run_dir, definition, journal.records)
+                session.record(ident, measurement)
+        session.write_tables_quietly()
         raise
     except BaseException:
-        _tables_on_the_way_out(run_dir, definition, journal.records)
+        session.write_tables_quietly()
         raise
-    finally:
-        journal.close()
-    report = write_run_tables(run_dir, definition, journal.records)
-    return RunOutcome(run_dir, history, exhausted, report)
-
-
-def _tables_on_the_way_out(
-    run_dir: Path, definition: SpaceDefinition, records: list[dict[str, Any]]
-) -> None:
-    """Current tables for a run that stops; where even that fails (a full disk), the journal
-    holds everything and the reason the run stopped is the error to report."""
-    try:
-        write_run_tables(run_dir, definition, records)
-    except Exception:
-        pass
+    return RunOutcome(session.run_dir, session.history, session.exhausted, report)
 
 
 class _Interrupts:
@@ -252,34 +162,3 @@ class _Interrupts:
         if self._pending and not outer:
             self._pending = False
             raise KeyboardInterrupt
-
-
-class _ExactGuard:
-    """The evaluator as tactics see it. A sub-network whose exact metrics cannot be computed
-    is ruled out (its constraints cannot be checked); an exact function that has never
-    worked stops the run after ``limit`` failures, naming the last error."""
-
-    def __init__(self, evaluator: Evaluator, limit: int) -> None:
-        self._evaluator, self._limit = evaluator, limit
-        self._failures = self._successes = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._evaluator, name)
-
-    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
-        try:
-            values = self._evaluator.exact(config)
-        except EvaluationFailed as exc:
-            self._failures += 1
-            if not self._successes and self._failures >= self._limit:
-                raise SearchStopped(
-                    f"the exact metrics of {self._failures} sub-networks could not be computed "
-                    f"and none could; the last: {exc}"
-                ) from None
-            raise
-        self._successes += 1
-        return values
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,19 +14,33 @@ from nas_search.evaluation import Evaluator
 from nas_search.search.history import History, Proposal
 
 
-class Tactic(Protocol):
+class Tactic:
     """Chooses the next batch: never-proposed, feasible sub-networks, at most ``limit`` (the
     budget left); an empty list means the space has no more to give, ``None`` that the batch
     needs the results of proposals still pending in ``history`` (the run asks again when every
     earlier batch is measured). All randomness comes from ``rng``.
 
-    A tactic may also have ``state()`` (JSON-able, journaled with each batch), ``restore(state)``
-    (called with the last journaled state when a run resumes) and an ``info`` dict (journaled
-    with the batch: predictor choices and scores)."""
+    ``propose`` is the one method to write; the hooks are no-ops by default: ``state()``
+    (JSON-able, journaled with each batch) and ``restore(state)`` (called with the last
+    journaled state when a run resumes), ``info`` (journaled with the batch: predictor choices
+    and scores) and ``finish(history, run_dir, rng)`` (what a tactic writes when a run ends).
+    """
+
+    info: dict[str, Any] = {}
 
     def propose(
         self, history: History, limit: int, rng: np.random.Generator
-    ) -> list[Proposal] | None: ...
+    ) -> list[Proposal] | None:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, Any] | None:
+        return None
+
+    def restore(self, state: dict[str, Any]) -> None:
+        return None
+
+    def finish(self, history: History, run_dir: Path, rng: np.random.Generator) -> None:
+        return None
 
 
 TacticFactory = Callable[[SpaceDefinition, Evaluator], Tactic]

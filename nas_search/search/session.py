@@ -1,0 +1,223 @@
+"""One run's state on disk and in memory: its journal, its history and its tactic.
+
+A session journals each batch as it is chosen and each measurement as it ends, so that a run
+killed at any point resumes from its journal. The run loop (:mod:`nas_search.search.runner`)
+drives one with an executor; ask/tell (:class:`nas_search.api.Search`) lets the user drive it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+
+from nas_search.config import SpaceDefinition
+from nas_search.encoding import encode
+from nas_search.errors import EvaluationFailed, SearchStopped
+from nas_search.evaluation import Evaluator, Measurement
+from nas_search.results.journal import JOURNAL, Journal
+from nas_search.results.tables import ParetoReport, write_run_tables
+from nas_search.search.history import Evaluation, History, Proposal
+from nas_search.search.tactic import iteration_rng, make_tactic
+
+Critical = Callable[[], AbstractContextManager[Any]]
+
+
+class Session:
+    """Journal, history and tactic of the run in ``run_dir`` (created with
+    :func:`~nas_search.results.rundir.create_run`), rebuilt from its journal.
+
+    ``lookahead`` 1 lets the next batch be chosen while the current one is measured (from the
+    batches before it): what is proposed then depends on which batches are finished, never on
+    timing. ``critical`` guards each journal write (the run loop defers stop signals there).
+    """
+
+    def __init__(
+        self,
+        definition: SpaceDefinition,
+        evaluator: Evaluator,
+        run_dir: Path,
+        *,
+        lookahead: int = 0,
+        critical: Critical = nullcontext,
+    ) -> None:
+        self.definition, self.run_dir = definition, Path(run_dir)
+        self.settings = definition.settings
+        self.critical = critical
+        self.journal = Journal(self.run_dir / JOURNAL)
+        try:
+            self.history = History.from_records(definition.space, self.journal.records)
+            guarded = cast(Evaluator, _ExactGuard(evaluator, self.settings.max_failures))
+            self.tactic = make_tactic(definition, guarded)
+            self._exact = guarded.exact if definition.space.needs_metrics else None
+        except BaseException:
+            self.journal.close()
+            raise
+        states: list[dict[str, Any]] = [
+            r["state"] for r in self.journal.records if r.get("type") == "batch" and r.get("state")
+        ]
+        if states:
+            self.tactic.restore(states[-1])
+        self.lookahead = self._lag = lookahead
+        self.exhausted = False  # the space had no more feasible sub-networks to give
+
+    # choosing ------------------------------------------------------------------------------
+    @property
+    def remaining(self) -> int:
+        """Evaluations still to be asked for: the budget less successes and pending ones."""
+        return self.settings.budget - self.history.successes - len(self.history.pending)
+
+    def propose(self) -> list[dict[str, Any]]:
+        """Journal every batch that may be chosen now; returns their records (empty when the
+        budget is spent, the space exhausted, or results are needed first)."""
+        batches = []
+        while not self.exhausted:
+            iteration = self.history.next_iteration
+            through = iteration - 1 - self._lag
+            if not self.history.finished_through(through):
+                break
+            view = self.history.visible(through)
+            remaining = self.settings.budget - view.successes - len(view.pending)
+            proposals = None
+            if remaining > 0:
+                proposals = self._enqueued(view) or self.tactic.propose(
+                    view, remaining, iteration_rng(self.settings.seed, iteration)
+                )
+            if proposals is None:  # budget spent unless pending ones fail; or results needed
+                if self._lag == 0:
+                    if remaining > 0 and not self.history.pending:
+                        raise RuntimeError("the tactic waits with every result in")
+                    break
+                self._lag = 0
+                continue
+            proposals = proposals[:remaining]
+            if not proposals:
+                self.exhausted = True
+                break
+            record = self.history.add_batch(iteration, proposals)
+            state = self.tactic.state()
+            if state is not None:
+                record["state"] = state
+            if self.tactic.info:
+                record["info"] = self.tactic.info
+            with self.critical():
+                self.journal.append(record)
+            batches.append(record)
+            self._lag = self.lookahead
+        return batches
+
+    def _enqueued(self, history: History) -> list[Proposal] | None:
+        """The configs of ``search.enqueue`` not yet proposed, as one batch (before the
+        tactic's own; one that violates a constraint on exact metrics is left out, like any
+        infeasible sub-network); None when there are none."""
+        space, fresh, keys = self.definition.space, [], set()
+        for config in self.settings.enqueue:
+            vector = encode(space, config)
+            key = vector.tobytes()
+            if not history.is_seen(vector) and key not in keys:
+                keys.add(key)
+                fresh.append(vector)
+        if fresh and self._exact is not None:
+            feasible = space.feasible(np.array(fresh), self._exact)
+            fresh = [v for v, ok in zip(fresh, feasible, strict=True) if ok]
+        return [Proposal.of(space, v) for v in fresh] or None
+
+    def pending_tasks(self) -> list[tuple[int, dict[str, Any]]]:
+        """Proposals journaled but not measured yet (a resumed run measures them first)."""
+        return [(ident, proposal.config) for ident, _, proposal in self.history.pending]
+
+    # measuring -----------------------------------------------------------------------------
+    def record(self, ident: int, measurement: Measurement) -> Evaluation:
+        """Journal a finished measurement of pending proposal ``ident``."""
+        found = [(it, p) for i, it, p in self.history.pending if i == ident]
+        if not found:
+            raise KeyError(ident)
+        iteration, proposal = found[0]
+        evaluation = Evaluation(
+            id=ident,
+            iteration=iteration,
+            proposal=proposal,
+            status=measurement.status,
+            metrics=measurement.metrics,
+            error=measurement.error,
+            seconds=measurement.seconds,
+            timestamp=now(),
+        )
+        with self.critical():
+            self.journal.append(evaluation.record())
+            self.history.add_evaluation(evaluation)
+        return evaluation
+
+    def record_attempt(self, ident: int, failed: Measurement, attempt: int) -> None:
+        """A failed attempt that will be retried: journaled, not counted as an evaluation."""
+        record = {
+            "type": "attempt",
+            "id": ident,
+            "attempt": attempt,
+            "error": failed.error,
+            "seconds": round(failed.seconds, 6),
+            "timestamp": now(),
+        }
+        with self.critical():
+            self.journal.append(record)
+
+    def batch_done(self, iteration: int) -> bool:
+        return all(it != iteration for _, it, _ in self.history.pending)
+
+    # the end -------------------------------------------------------------------------------
+    def write_tables(self) -> ParetoReport:
+        return write_run_tables(self.run_dir, self.definition, self.journal.records)
+
+    def write_tables_quietly(self) -> None:
+        """Current tables for a run that stops; where even that fails (a full disk), the
+        journal holds everything and the reason the run stopped is the error to report."""
+        try:
+            self.write_tables()
+        except Exception:
+            pass
+
+    def finish(self) -> ParetoReport:
+        """What the tactic writes at the end (LINAS: the predicted front and predictors),
+        then the tables."""
+        if not self.exhausted:
+            rng = iteration_rng(self.settings.seed, self.history.next_iteration)
+            self.tactic.finish(self.history, self.run_dir, rng)
+        return self.write_tables()
+
+    def close(self) -> None:
+        self.journal.close()
+
+
+class _ExactGuard:
+    """The evaluator as tactics see it. A sub-network whose exact metrics cannot be computed
+    is ruled out (its constraints cannot be checked); an exact function that has never
+    worked stops the run after ``limit`` failures, naming the last error."""
+
+    def __init__(self, evaluator: Evaluator, limit: int) -> None:
+        self._evaluator, self._limit = evaluator, limit
+        self._failures = self._successes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._evaluator, name)
+
+    def exact(self, config: dict[str, Any]) -> Any:
+        try:
+            values = self._evaluator.exact(config)
+        except EvaluationFailed as exc:
+            self._failures += 1
+            if not self._successes and self._failures >= self._limit:
+                raise SearchStopped(
+                    f"the exact metrics of {self._failures} sub-networks could not be computed "
+                    f"and none could; the last: {exc}"
+                ) from None
+            raise
+        self._successes += 1
+        return values
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
