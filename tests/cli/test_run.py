@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pandas as pd
 import yaml
 
 from nas_search import __version__
@@ -27,14 +28,16 @@ def test_run_writes_the_run_directory(cli, nb201_run):
     assert len((nb201_run / "results.csv").read_text().splitlines()) == 41
 
 
-def test_resume_takes_no_overrides(cli, nb201_run):
-    result = cli("run", "--resume", nb201_run, "--budget", 5)
+def test_resume_takes_only_a_budget_and_more_to_measure(cli, nb201_run):
+    result = cli("run", "--resume", nb201_run, "--seed", 5, "--tactic", "random")
     assert result.exit_code == 2
-    assert (
-        result.stderr
-        == "nas-search: error: --resume: continues a run with its own settings; drop --budget\n"
+    assert result.stderr == (
+        "nas-search: error: --resume: continues a run with its own settings (only --budget "
+        "and --enqueue may change); drop --tactic, --seed\n"
     )
     assert cli("run", "--resume", nb201_run, "-q").exit_code == 0
+    assert cli("run", "--resume", nb201_run, "--budget", 45, "-q").exit_code == 0
+    assert len(pd.read_csv(nb201_run / "results.csv")) == 45
 
 
 def test_out_refuses_an_existing_run(cli, nb201_run):
