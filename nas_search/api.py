@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nas_search import catalog
 from nas_search.config import SpaceDefinition, load_space_dict, override_settings
 from nas_search.errors import UsageError
-from nas_search.evaluation import Evaluator, Measurement, build_evaluator
+from nas_search.evaluation import BaseEvaluator, Evaluator, Measurement, build_evaluator
 from nas_search.evaluation.base import checked_metrics, error_line
 from nas_search.results.journal import JOURNAL, read_journal
 from nas_search.results.rundir import create_run, load_run, rewrite_settings, update_settings
@@ -79,9 +79,7 @@ def run(space: SpaceLike, *, out: str | Path | None = None, **settings: Any) -> 
     definition = _with(load_space(space), settings)
     evaluator = build_evaluator(definition)
     try:
-        ready = getattr(evaluator, "prepare", None)
-        if ready is not None:
-            ready()
+        evaluator.prepare()
         run_dir = create_run(definition, Path(out) if out is not None else None)
         run_search(definition, evaluator, run_dir)
     finally:
@@ -98,9 +96,7 @@ def resume(run_dir: str | Path, *, budget: int | None = None) -> Result:
     )
     evaluator = build_evaluator(definition)
     try:
-        ready = getattr(evaluator, "prepare", None)
-        if ready is not None:
-            ready()
+        evaluator.prepare()
         run_search(definition, evaluator, run_dir)
     finally:
         evaluator.close()
@@ -118,20 +114,14 @@ class Trial:
     uncertainty: dict[str, float] | None = None
 
 
-class _NoEvaluator:
+class _NoEvaluator(BaseEvaluator):
     """Stands for the evaluator of a space that has none: nothing is computed exactly."""
 
-    metrics: tuple[str, ...] = ()
-    exact_metrics: tuple[str, ...] = ()
-
-    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
-        return {}
+    def __init__(self) -> None:
+        super().__init__(())
 
     def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
         raise UsageError("this space has no evaluator: measure it yourself and tell()")
-
-    def close(self) -> None:
-        return None
 
 
 class Search:

@@ -51,7 +51,12 @@ class EvaluationFailed(NasSearchError):
 
 
 class SearchStopped(NasSearchError):
-    """A run stopped before its budget was spent (e.g. too many failures in a row)."""
+    """A run stopped before its budget was spent (e.g. too many failures in a row);
+    ``detail``: the last failure's own traceback, if the evaluator raised."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 def where(source: str | None, path: str | None = None) -> str:

@@ -55,6 +55,9 @@ class _Group(TyperGroup):
             return super().invoke(ctx)
         except (NasSearchError, OSError) as exc:
             if (ctx.obj or {}).get("debug") or os.environ.get("NAS_SEARCH_DEBUG"):
+                detail = getattr(exc, "detail", None)
+                if detail:  # the user's own code raised: its traceback first
+                    typer.echo(f"The evaluator's traceback:\n{detail}", err=True)
                 raise
             if isinstance(exc, OSError):
                 _fail(_os_error(exc), 1)

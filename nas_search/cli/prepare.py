@@ -25,9 +25,6 @@ def epoch_progress(title: str, quiet: bool = False) -> Iterator[OnEpoch]:
 
 
 def prepare(evaluator: Evaluator, quiet: bool = False) -> None:
-    """Call the evaluator's ``prepare`` (if it has one) with a progress bar and notices."""
-    ready = getattr(evaluator, "prepare", None)
-    if ready is None:
-        return
+    """Call the evaluator's ``prepare`` with a progress bar and notices."""
     with epoch_progress("training super-network", quiet) as on_epoch:
-        ready(on_epoch=on_epoch, notice=None if quiet else stderr.print)
+        evaluator.prepare(on_epoch=on_epoch, notice=None if quiet else stderr.print)

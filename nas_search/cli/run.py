@@ -27,13 +27,29 @@ from nas_search.csvfile import read_csv
 from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
 from nas_search.evaluation.executor import make_executor
-from nas_search.results.rundir import create_run, load_run, update_settings
+from nas_search.results.rundir import SPACE_COPY, create_run, load_run, update_settings
 from nas_search.results.tables import configs_from_frame, describe
 from nas_search.search import Evaluation, History, run_search
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+def _advice(definition: SpaceDefinition, run_dir: Path, exc: SearchStopped) -> str:
+    """What to do after a run stopped: resume uses the space stored in the run, so a fault in
+    the space file on disk is fixed by starting afresh."""
+    debug = " (nas-search --debug shows the evaluator's traceback)" if exc.detail else ""
+    stored = Path(run_dir) / SPACE_COPY
+    source = definition.path
+    if source is not None and source.is_file() and stored.is_file():
+        if source.read_bytes() != stored.read_bytes():
+            return (
+                f"{source} differs from the copy this run uses ({stored}): to run the file as "
+                f"it is now, start afresh (nas-search run --space {source}); to go on with "
+                f"the copy: nas-search run --resume {run_dir}{debug}"
+            )
+    return f"Fix the evaluator, then: nas-search run --resume {run_dir}{debug}"
 
 
 def read_configs(paths: list[Path], definition: SpaceDefinition) -> list[dict[str, Any]]:
@@ -193,7 +209,7 @@ def run(
         stderr.print(f"Resume with: nas-search run --resume {run_dir}")
         raise typer.Exit(130) from None
     except SearchStopped as exc:
-        raise SearchStopped(f"{exc}. Fix it, then: nas-search run --resume {run_dir}") from None
+        raise SearchStopped(f"{exc}. {_advice(definition, run_dir, exc)}", exc.detail) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
         if pool is not None:

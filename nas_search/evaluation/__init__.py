@@ -10,7 +10,13 @@ from pydantic import ValidationError
 
 from nas_search.config import SpaceDefinition, format_validation_error
 from nas_search.errors import EvaluatorError
-from nas_search.evaluation.base import BaseEvaluator, Evaluator, Measurement, measure
+from nas_search.evaluation.base import (
+    BaseEvaluator,
+    Evaluator,
+    ExactFunction,
+    Measurement,
+    measure,
+)
 from nas_search.evaluation.callable import PythonEvaluator, PythonSpec
 from nas_search.evaluation.command import CommandEvaluator, CommandSpec
 from nas_search.evaluation.loading import load_function
@@ -31,7 +37,7 @@ __all__ = [
     "runs_user_code",
 ]
 
-Factory = Callable[[Any, SpaceDefinition, str, list[str] | None, Any], Evaluator]
+Factory = Callable[[Any, SpaceDefinition], Evaluator]
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,9 @@ _REGISTRY: dict[str, _Entry] = {}
 def register_evaluator(
     name: str, spec: type[EvaluatorSpec], summary: str, *, user_code: bool = True
 ) -> Callable[[Factory], Factory]:
-    """Register a factory ``(spec, definition, where, metrics, exact_function) -> Evaluator``.
-    ``user_code``: whether building or running it runs code that the space file names."""
+    """Register a factory ``(spec, definition) -> Evaluator`` of evaluator ``type: name``
+    (``spec``: the ``evaluator:`` section validated by ``spec``). ``user_code``: whether
+    building or running it runs code that the space file names."""
 
     def decorate(factory: Factory) -> Factory:
         _REGISTRY[name] = _Entry(spec, factory, summary, user_code)
@@ -97,14 +104,8 @@ def build_evaluator(definition: SpaceDefinition) -> Evaluator:
         message = format_validation_error(src, exc)
         raise EvaluatorError(message.replace(f"{src}: ", f"{src}: evaluator.", 1)) from None
     where = f"{src}: "
-    exact_function = None
-    if spec.exact_function is not None:
-        exact_function = load_function(
-            spec.exact_function, definition.base_dir, f"{where}evaluator.exact_function: "
-        )
-    evaluator = entry.factory(spec, definition, where, spec.metrics, exact_function)
-    computes_exact = getattr(evaluator, "computes_exact", False)
-    if evaluator.exact_metrics and exact_function is None and not computes_exact:
+    evaluator = entry.factory(spec, definition)
+    if evaluator.exact_metrics and spec.exact_function is None and not evaluator.computes_exact:
         raise EvaluatorError(
             f"{where}evaluator.exact: needs evaluator.exact_function to compute "
             f"{', '.join(evaluator.exact_metrics)}"
@@ -119,6 +120,15 @@ def build_evaluator(definition: SpaceDefinition) -> Evaluator:
     return evaluator
 
 
+def exact_function_of(spec: Any, definition: SpaceDefinition) -> ExactFunction | None:
+    """The ``exact_function`` a spec names, imported (it runs in the search's process)."""
+    if spec.exact_function is None:
+        return None
+    where = f"{definition.source}: evaluator.exact_function: "
+    function: ExactFunction = load_function(spec.exact_function, definition.base_dir, where)
+    return function
+
+
 def _declared(spec: Any, definition: SpaceDefinition) -> list[str]:
     """Metrics of an evaluator that cannot list them itself: as given, else the objectives and
     exact metrics."""
@@ -128,34 +138,46 @@ def _declared(spec: Any, definition: SpaceDefinition) -> list[str]:
 
 
 @register_evaluator("python", PythonSpec, "a Python function of the config dict")
-def _python(
-    spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
-) -> Evaluator:
-    return PythonEvaluator(spec, definition.base_dir, where, _declared(spec, definition), exact)
+def _python(spec: Any, definition: SpaceDefinition) -> Evaluator:
+    return PythonEvaluator(
+        spec,
+        definition.base_dir,
+        f"{definition.source}: ",
+        _declared(spec, definition),
+        exact_function_of(spec, definition),
+    )
 
 
 @register_evaluator(
     "command", CommandSpec, "a command: candidate JSON on stdin, metrics JSON on stdout"
 )
-def _command(
-    spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
-) -> Evaluator:
+def _command(spec: Any, definition: SpaceDefinition) -> Evaluator:
     return CommandEvaluator(
-        spec, definition.base_dir, where, _declared(spec, definition), exact, definition.name
+        spec,
+        definition.base_dir,
+        f"{definition.source}: ",
+        _declared(spec, definition),
+        exact_function_of(spec, definition),
+        definition.name,
     )
 
 
 @register_evaluator(
     "table", TableSpec, "a lookup table (CSV or CSV.gz) keyed by parameters", user_code=False
 )
-def _table(
-    spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any
-) -> Evaluator:
-    return TableEvaluator(spec, definition.base_dir, where, metrics, exact, definition.space)
+def _table(spec: Any, definition: SpaceDefinition) -> Evaluator:
+    return TableEvaluator(
+        spec,
+        definition.base_dir,
+        f"{definition.source}: ",
+        spec.metrics,
+        exact_function_of(spec, definition),
+        definition.space,
+    )
 
 
 @register_evaluator(
     "vit", VitSpec, "sub-networks of an elastic ViT super-network (torch)", user_code=False
 )
-def _vit(spec: Any, definition: SpaceDefinition, where: str, metrics: Any, exact: Any) -> Evaluator:
-    return VitEvaluator(spec, definition, where)
+def _vit(spec: Any, definition: SpaceDefinition) -> Evaluator:
+    return VitEvaluator(spec, definition, f"{definition.source}: ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -20,20 +21,36 @@ class Evaluator(Protocol):
     ``metrics`` are what :meth:`evaluate` returns; ``exact_metrics`` are those it can also
     compute exactly without measuring, with :meth:`exact` (the search computes them instead
     of predicting them, and constraints may name them).
+
+    ``prepare`` gets it ready to measure (a super-network trained on first use, weights
+    loaded; ``on_epoch(epoch, epochs, loss)`` and ``notice(text)`` report progress) and
+    ``load`` imports the user's code it runs, in the process that measures; ``computes_exact``
+    says it computes its exact metrics itself (no ``exact_function``), ``runs_user_code``
+    that :meth:`evaluate` runs the user's code in this process.
     """
 
     metrics: tuple[str, ...]
     exact_metrics: tuple[str, ...]
+    computes_exact: bool
+    runs_user_code: bool
 
     def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]: ...
 
     def exact(self, config: dict[str, Any]) -> Mapping[str, float]: ...
 
+    def prepare(
+        self,
+        on_epoch: Callable[[int, int, float], None] | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> None: ...
+
+    def load(self) -> Any: ...
+
     def close(self) -> None: ...
 
 
 class BaseEvaluator:
-    """Shared plumbing: declared metrics and an optional exact-metrics function."""
+    """Shared plumbing: declared metrics, an optional exact-metrics function, no-op hooks."""
 
     #: True where the evaluator computes its exact metrics without an ``exact_function``
     computes_exact = False
@@ -70,6 +87,16 @@ class BaseEvaluator:
         values = checked_metrics(raw, self.exact_metrics)
         return {m: values[m] for m in self.exact_metrics}
 
+    def prepare(
+        self,
+        on_epoch: Callable[[int, int, float], None] | None = None,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
+        return None
+
+    def load(self) -> Any:
+        return None
+
     def close(self) -> None:
         return None
 
@@ -82,6 +109,7 @@ class Measurement:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    traceback: str | None = None  # the evaluator's own, last frames, when it raised
 
     @property
     def ok(self) -> bool:
@@ -136,8 +164,20 @@ def measure(evaluator: Evaluator, config: dict[str, Any], required: Sequence[str
     except EvaluationFailed as exc:
         return Measurement("failed", error=str(exc), seconds=time.perf_counter() - start)
     except BaseException as exc:  # an evaluator's own bug (sys.exit too) fails the candidate
-        return Measurement("failed", error=error_line(exc), seconds=time.perf_counter() - start)
+        return Measurement(
+            "failed",
+            error=error_line(exc),
+            seconds=time.perf_counter() - start,
+            traceback=last_frames(exc),
+        )
     return Measurement("ok", metrics=metrics, seconds=time.perf_counter() - start)
+
+
+def last_frames(exc: BaseException, frames: int = 8, limit: int = 4000) -> str:
+    """The end of an exception's traceback (where the evaluator raised), at most ``limit``
+    characters."""
+    text = "".join(traceback.format_exception(exc, limit=-frames))
+    return text[-limit:]
 
 
 def error_line(exc: BaseException) -> str:

@@ -172,7 +172,7 @@ class InProcess(Dispatcher):
     def __init__(self, evaluator: Evaluator, required: Sequence[str], retries: int = 0) -> None:
         super().__init__(1, retries, None)
         self.evaluator, self.required = evaluator, list(required)
-        load_user_code(evaluator)
+        evaluator.load()  # the user's code, here, so that an import error comes before measuring
         self._config: dict[str, Any] = {}
 
     def _send(self, slot: int, task: Task) -> None:
@@ -208,19 +208,9 @@ def load_evaluator(payload: SpacePayload) -> Evaluator:
         path=Path(payload.path) if payload.path else None,
     )
     evaluator = build_evaluator(definition)
-    ready = getattr(evaluator, "prepare", None)
-    if ready is not None:
-        ready()
-    load_user_code(evaluator)
+    evaluator.prepare()
+    evaluator.load()  # the user's code, here, so that an import error comes before measuring
     return evaluator
-
-
-def load_user_code(evaluator: Evaluator) -> None:
-    """Import the user's code of an evaluator that defers it (``python``) in the process that
-    will measure, so that an import error is reported before the first evaluation."""
-    load = getattr(evaluator, "load", None)
-    if load is not None:
-        load()
 
 
 def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> None:
@@ -452,7 +442,7 @@ def make_executor(
             num_gpus=settings.num_gpus,
         )
     isolate = settings.isolation == "process" or (
-        settings.isolation == "auto" and getattr(evaluator, "runs_user_code", False)
+        settings.isolation == "auto" and evaluator.runs_user_code
     )
     if settings.workers == 1 and settings.evaluation_timeout is None and not isolate:
         return None

@@ -246,7 +246,7 @@ class VitEvaluator(BaseEvaluator):
         import torch
 
         from nas_search.supernet.store import save_checkpoint
-        from nas_search.supernet.train import accuracy, train_supernet
+        from nas_search.supernet.train import accuracy, seeded, train_supernet
         from nas_search.supernet.vit import ElasticViT
 
         if self.spec.data is None:
@@ -256,8 +256,8 @@ class VitEvaluator(BaseEvaluator):
             settings = settings.model_copy(update={"epochs": epochs})
         splits = self.splits
         device = self._train_device(settings.device)
-        torch.manual_seed(settings.seed)
-        model = ElasticViT(self.shape)
+        with seeded(settings.seed):
+            model = ElasticViT(self.shape)
         largest, smallest = space_extremes(self.definition, self.shape)
         start = time.perf_counter()
         train_supernet(
@@ -316,6 +316,7 @@ class VitEvaluator(BaseEvaluator):
         import torch
 
         from nas_search.supernet.store import load_checkpoint
+        from nas_search.supernet.train import seeded
         from nas_search.supernet.vit import ElasticViT
 
         device = self.spec.latency.device
@@ -347,8 +348,8 @@ class VitEvaluator(BaseEvaluator):
             model.load_state_dict(payload["state_dict"])
             self.checkpoint_path = path
         else:
-            torch.manual_seed(0)  # no weights: latency and exact metrics only
-            model = ElasticViT(self.shape)
+            with seeded(0):  # no weights: latency and exact metrics only
+                model = ElasticViT(self.shape)
         self._model = model.eval().to(device)  # nn.Module.eval: inference mode of the layers
         # process-wide on purpose: latency is measured at this thread count (recorded per row)
         torch.set_num_threads(self.spec.latency.threads)

@@ -42,6 +42,7 @@ class Evaluation:
     error: str | None
     seconds: float
     timestamp: str
+    traceback: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -49,6 +50,7 @@ class Evaluation:
 
     def record(self) -> dict[str, Any]:
         p = self.proposal
+        extra = {"traceback": self.traceback} if self.traceback else {}
         return {
             "type": "evaluation",
             "id": self.id,
@@ -62,6 +64,7 @@ class Evaluation:
             "uncertainty": p.uncertainty,
             "seconds": round(self.seconds, 6),
             "timestamp": self.timestamp,
+            **extra,
         }
 
 
@@ -154,6 +157,7 @@ class History:
                     error=record.get("error"),
                     seconds=float(record.get("seconds", 0.0)),
                     timestamp=record.get("timestamp", ""),
+                    traceback=record.get("traceback"),
                 )
                 if all(p[0] != evaluation.id for p in history.pending):
                     raise ResultsError(f"journal: evaluation {evaluation.id} was never proposed")

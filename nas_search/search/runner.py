@@ -106,7 +106,8 @@ def _drive(
             failures_in_row = 0 if evaluation.ok else failures_in_row + 1
             if failures_in_row >= limit:
                 raise SearchStopped(
-                    f"{failures_in_row} evaluations in a row failed; the last: {evaluation.error}"
+                    f"{failures_in_row} evaluations in a row failed; the last: {evaluation.error}",
+                    evaluation.traceback,
                 )
             if session.batch_done(evaluation.iteration):
                 session.write_tables()

@@ -146,6 +146,7 @@ class Session:
             error=measurement.error,
             seconds=measurement.seconds,
             timestamp=now(),
+            traceback=measurement.traceback,
         )
         with self.critical():
             self.journal.append(evaluation.record())

@@ -35,7 +35,11 @@ def checkpoint_key(shape: dict[str, Any], data_digest: str, train: dict[str, Any
 
 
 def cached_checkpoint(name: str, key: str) -> Path:
-    return cache_dir() / "supernets" / f"{name}-{key}.pt"
+    """The cached weights of ``key``: whichever space trained them first (the key, not the
+    space's name, says what they are), else ``<name>-<key>.pt`` to be written."""
+    folder = cache_dir() / "supernets"
+    found = sorted(p for p in folder.glob(f"*-{key}.pt") if p.is_file()) if folder.is_dir() else []
+    return found[0] if found else folder / f"{name}-{key}.pt"
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:

@@ -8,7 +8,8 @@ also from its soft predictions (in-place distillation, as in BigNAS and OFA).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -21,6 +22,16 @@ from nas_search.supernet.vit import ElasticViT
 
 Sampler = Callable[[np.random.Generator], Subnet]
 OnEpoch = Callable[[int, int, float], None]  # epoch done, epochs, mean loss
+
+
+@contextmanager
+def seeded(seed: int, device: str = "cpu") -> Iterator[None]:
+    """torch's own random draws inside (weight initialisation, dropout) come from ``seed``;
+    the global generator is restored afterwards, so no seeding leaks out of the block."""
+    devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def shifted(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -64,7 +75,8 @@ def train_supernet(
     previous = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
     try:
-        _train(model, splits, largest, smallest, sample, settings, on_epoch, device)
+        with seeded(settings.seed, device):
+            _train(model, splits, largest, smallest, sample, settings, on_epoch, device)
     finally:
         torch.set_num_threads(previous)
 
@@ -79,7 +91,6 @@ def _train(
     on_epoch: OnEpoch | None,
     device: str,
 ) -> None:
-    torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     x = torch.from_numpy(splits.x_train)
     y = torch.from_numpy(splits.y_train)

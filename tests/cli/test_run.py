@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import yaml
 
@@ -96,3 +98,42 @@ def test_linas_run_saves_predictors_and_predicted_front(cli, nb201_run):
     model = load(nb201_run / "predictors" / "test_acc")
     assert model.choice_ in ("ridge", "gp", "extra_trees", "xgboost")
     assert (nb201_run / "predicted_pareto.csv").read_text().startswith("op0,op1")
+
+
+BROKEN = """
+def helper(config):
+    raise ValueError("boom in " + str(config["depth"]))
+
+def evaluate(config):
+    return helper(config)
+"""
+
+
+def test_a_failing_evaluator_keeps_its_traceback_and_the_advice_fits(cli, write_space, tmp_path):
+    """Issue 13: the user's traceback is journaled and shown by --debug; when the space file
+    changed since the run started, the advice says resume would not use it."""
+    from tests.conftest import TOY
+
+    (tmp_path / "broken.py").write_text(BROKEN)
+    space = write_space(
+        TOY.replace("spacelib.py:evaluate", "broken.py:evaluate").replace(
+            "seed: 3}", "seed: 3, max_failures: 2, retries: 0}"
+        )
+    )
+    result = cli("run", "--space", space, "--out", tmp_path / "r", "-q")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert "2 evaluations in a row failed; the last: ValueError: boom in" in result.stderr
+    assert f"Fix the evaluator, then: nas-search run --resume {tmp_path / 'r'}" in result.stderr
+    assert "--debug shows the evaluator's traceback" in result.stderr
+    records = [json.loads(line) for line in (tmp_path / "r" / "journal.jsonl").open()]
+    failed = [r for r in records if r["type"] == "evaluation"]
+    assert all("in helper" in r["traceback"] and "ValueError" in r["traceback"] for r in failed)
+    assert "error" in pd.read_csv(tmp_path / "r" / "results.csv")  # results.csv unchanged
+    assert "traceback" not in pd.read_csv(tmp_path / "r" / "results.csv")
+
+    space.write_text(space.read_text().replace("max_failures: 2", "max_failures: 3"))
+    result = cli("--debug", "run", "--resume", tmp_path / "r", "-q")
+    assert "The evaluator's traceback:" in result.stderr and "in helper" in result.stderr
+    result = cli("run", "--resume", tmp_path / "r", "-q")
+    assert f"{space} differs from the copy this run uses" in result.stderr
+    assert f"start afresh (nas-search run --space {space})" in result.stderr

@@ -203,3 +203,21 @@ def test_training_on_cuda_without_one_is_a_clear_error(write_space, tmp_path):
     )
     with pytest.raises(EvaluatorError, match=r"tiny.yaml: evaluator.train.device: CUDA is not"):
         evaluator.train(tmp_path / "w.pt")
+
+
+def test_a_copy_of_a_space_under_another_name_uses_the_same_cache(write_space):
+    """Issue 13: the cache is keyed by the supernet, data and train sections only."""
+    first = tiny(write_space)
+    first.prepare()
+    renamed = tiny(write_space, TINY_VIT, ("name: tinyvit", "name: tinyvit-copy"))
+    renamed.prepare(on_epoch=lambda *a: pytest.fail("trained again"))
+    assert renamed.checkpoint_path == first.checkpoint_path
+
+
+def test_building_a_supernet_leaves_torchs_global_generator_alone(write_space, tmp_path):
+    """Issue 13: no global seeding (weights and training draw from a forked generator)."""
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    tiny(write_space).train(tmp_path / "w.pt")
+    assert torch.equal(torch.rand(3), expected)
