@@ -55,8 +55,9 @@ def one_run(folder: Path, kind: str, workers: int | None, space: str) -> tuple[f
     """Wall seconds of the search and of starting its workers (0 in process)."""
     from nas_search.config import load_space_file
     from nas_search.evaluation import build_evaluator
-    from nas_search.evaluation.executor import WorkerPool, payload_of
+    from nas_search.evaluation.executor import payload_of
     from nas_search.evaluation.ray_executor import RayPool
+    from nas_search.evaluation.workers import WorkerPool
     from nas_search.results.rundir import create_run
     from nas_search.search import run_search
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,13 +32,12 @@ from pydantic import (
 from nas_search.domains import Choices, IntRange, same_value
 from nas_search.encoding import config_problems, digest
 from nas_search.errors import SpaceError, UsageError
+from nas_search.settings import (
+    SearchSettings,
+)
 from nas_search.space import Parameter, SearchSpace
+from nas_search.yamlfile import parse_yaml
 
-ALGORITHMS = ("nsga2", "agemoea", "nsga3", "unsga3", "ctaea", "moead")
-TACTICS = ("linas", "evolutionary", "random")  # the search registry's names (tested equal)
-PREDICTORS = ("auto", "ensemble", "ridge", "gp", "svr", "rf", "extra_trees", "mlp", "xgboost")
-EXECUTORS = ("local", "ray")
-ISOLATIONS = ("auto", "process", "none")
 PARAMETER_KINDS = ("categorical", "ordinal", "integer", "fixed")
 #: integers in a space file stay within what numpy's int64 genes and arithmetic can hold
 INT_LIMIT = 2**53
@@ -145,6 +143,11 @@ class ObjectiveSpec(_Model):
         """+1 for minimize, -1 for maximize: ``sign * value`` is always minimized."""
         return 1.0 if self.direction == "minimize" else -1.0
 
+    @property
+    def minimized_bound(self) -> float:
+        """The bound in minimization form (``sign * bound``; inf where there is none)."""
+        return math.inf if self.bound is None else self.bound * self.sign
+
 
 class EvaluatorSection(BaseModel):
     """Fields every evaluator shares; the rest is checked by the evaluator named in ``type``."""
@@ -158,92 +161,6 @@ class EvaluatorSection(BaseModel):
         default_factory=list,
         description="metrics computed exactly without measuring (usable in constraints)",
     )
-
-
-Count = Annotated[StrictInt, Field(le=10**9)]
-
-
-class SearchSettings(_Model):
-    tactic: Literal[TACTICS] = Field(  # type: ignore[valid-type]
-        "linas", description="linas, evolutionary or random"
-    )
-    algorithm: Literal[ALGORITHMS] = "nsga2"  # type: ignore[valid-type]
-    population: Annotated[Count, Field(ge=2)] = 50
-    budget: Annotated[Count, Field(ge=1, description="real evaluations to spend")] = 100
-    initial: Annotated[Count, Field(ge=1)] = 10
-    batch: Annotated[Count, Field(ge=1)] = 10
-    predictor: Literal[PREDICTORS] = "auto"  # type: ignore[valid-type]
-    seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
-    enqueue: list[dict[StrictStr, Any]] = Field(
-        default_factory=list,
-        description="configs to measure first (checked against the space), counted in the budget",
-    )
-    warm_start: StrictStr | None = Field(
-        None,
-        description="results.csv of an earlier run on this space: its measurements train the "
-        "predictors from the start (they are not measured again nor counted)",
-    )
-    max_failures: Annotated[
-        Count, Field(ge=1, description="stop after this many failed evaluations in a row")
-    ] = 10
-    workers: Annotated[
-        StrictInt,
-        Field(
-            ge=1, le=1024, description="evaluation processes (1: in this process; on GPUs one each)"
-        ),
-    ] = 1
-    retries: Annotated[
-        Count, Field(ge=0, description="attempts more for a failed evaluation, then skip it")
-    ] = 1
-    evaluation_timeout: Annotated[
-        float | None,
-        Field(
-            gt=0,
-            le=10**7,
-            allow_inf_nan=False,
-            description="seconds one evaluation may take (runs it in a worker process)",
-        ),
-    ] = None
-    executor: Literal[EXECUTORS] = Field(  # type: ignore[valid-type]
-        "local", description="local: this process or worker processes; ray: Ray actors"
-    )
-    isolation: Literal[ISOLATIONS] = Field(  # type: ignore[valid-type]
-        "auto",
-        description="auto: evaluators that run user code in this process (python) run in a "
-        "worker process, so that sys.exit, os._exit or a crash fails the candidate, not the "
-        "run; process: always a worker; none: in this process",
-    )
-    address: StrictStr | None = Field(
-        None, description="the Ray cluster (auto, ray://host:port; default: a local Ray)"
-    )
-    num_cpus: Annotated[
-        float,
-        Field(ge=0, le=10**6, allow_inf_nan=False, description="CPUs each Ray worker asks for"),
-    ] = 1.0
-    num_gpus: Annotated[
-        float,
-        Field(ge=0, le=10**6, allow_inf_nan=False, description="GPUs each Ray worker asks for"),
-    ] = 0.0
-
-    @model_validator(mode="after")
-    def _design(self) -> SearchSettings:
-        if self.tactic == "linas" and self.initial < 2 and self.budget > 1:
-            raise ValueError(
-                f"initial: LINAS fits its predictors on the initial design and needs at least "
-                f"2 sub-networks in it, got {self.initial}"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _ray_only(self) -> SearchSettings:
-        defaults = {"address": None, "num_cpus": 1.0, "num_gpus": 0.0}
-        for name, default in defaults.items():
-            if self.executor != "ray" and getattr(self, name) != default:
-                raise ValueError(
-                    f"{name}: {getattr(self, name)!r} is for the Ray executor "
-                    f"(executor: ray), got executor: {self.executor!r}"
-                )
-        return self
 
 
 def _identifier(name: str) -> str:
@@ -334,76 +251,6 @@ def space_fingerprint(file: SpaceFile) -> str:
 
 
 # loading ------------------------------------------------------------------------------------
-#: nodes a YAML document may expand to, aliases counted as the copies they stand for
-MAX_YAML_NODES = 100_000
-
-
-class StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that caps what aliases expand to (a few hundred bytes of nested
-    aliases stand for gigabytes) and refuses a key given twice in one mapping (the second
-    would silently win)."""
-
-    def compose_document(self) -> Any:
-        node = super().compose_document()
-        sizes: dict[int, int] = {}
-
-        def size(item: Any) -> int:
-            known = sizes.get(id(item))
-            if known is None:
-                children = item.value if isinstance(item.value, list) else []
-                parts = [
-                    c for pair in children for c in (pair if isinstance(pair, tuple) else (pair,))
-                ]
-                known = sizes[id(item)] = 1 + sum(size(c) for c in parts)
-            return known
-
-        if node is not None and size(node) > MAX_YAML_NODES:
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                f"its aliases expand to more than {MAX_YAML_NODES} values",
-                node.start_mark,
-            )
-        return node
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                repeated = key in seen
-            except TypeError:  # an unhashable key: the base class says so
-                break
-            if repeated:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-class NoAliasDumper(yaml.SafeDumper):
-    """Writes a repeated object out again instead of as an alias, so that what nas-search
-    writes is read back by :class:`StrictLoader`."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def parse_yaml(text: str, source: str, error: type[UsageError] = SpaceError) -> Any:
-    """YAML text to Python data (:class:`StrictLoader`); errors are one line naming
-    ``source`` and the line and column."""
-    try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"{source}: {at}invalid YAML ({problem})") from None
-    except RecursionError:
-        raise error(f"{source}: invalid YAML (nested too deeply)") from None
-
-
 def read_yaml(path: Path, source: str | None = None) -> Any:
     source = source or str(path)
     try:

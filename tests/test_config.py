@@ -5,9 +5,10 @@ import pytest
 import yaml
 
 from nas_search.catalog import load_space, resolve_space, shipped_spaces
-from nas_search.config import SearchSettings, load_space_file, override_settings, space_schema
+from nas_search.config import load_space_file, override_settings, space_schema
 from nas_search.errors import SpaceError, UsageError
 from nas_search.evaluation import evaluator_schemas
+from nas_search.settings import SearchSettings
 from tests.conftest import TOY
 
 

@@ -14,15 +14,7 @@ from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
 from nas_search.cli.output import frame_table, progress_bar, stderr, stdout
 from nas_search.cli.prepare import prepare
-from nas_search.config import (
-    ALGORITHMS,
-    EXECUTORS,
-    ISOLATIONS,
-    PREDICTORS,
-    TACTICS,
-    SpaceDefinition,
-    override_settings,
-)
+from nas_search.config import SpaceDefinition, override_settings
 from nas_search.csvfile import read_csv
 from nas_search.errors import SearchStopped, UsageError
 from nas_search.evaluation import build_evaluator
@@ -30,6 +22,7 @@ from nas_search.evaluation.executor import make_executor
 from nas_search.results.rundir import SPACE_COPY, create_run, load_run, update_settings
 from nas_search.results.tables import configs_from_frame, describe
 from nas_search.search import Evaluation, History, run_search
+from nas_search.settings import ALGORITHMS, EXECUTORS, ISOLATIONS, PREDICTORS, TACTICS
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 import yaml
 
 from nas_search._version import __version__
-from nas_search.config import NoAliasDumper, SpaceDefinition, load_space_dict, parse_yaml
+from nas_search.config import SpaceDefinition, load_space_dict
 from nas_search.errors import ResultsError
 from nas_search.results.journal import JOURNAL, Journal, fsync_dir, write_atomic
+from nas_search.yamlfile import NoAliasDumper, parse_yaml
 
 RUN_FILE = "run.yaml"
 SPACE_COPY = "space.yaml"

@@ -104,8 +104,8 @@ class ParetoReport:
 
 
 def minimized_bounds(objectives: Sequence[ObjectiveSpec]) -> np.ndarray:
-    """Each objective's bound in minimization form (``sign * bound``; inf where it has none)."""
-    return np.array([np.inf if o.bound is None else o.bound * o.sign for o in objectives])
+    """Each objective's bound in minimization form (:attr:`ObjectiveSpec.minimized_bound`)."""
+    return np.array([o.minimized_bound for o in objectives])
 
 
 def pareto_report(

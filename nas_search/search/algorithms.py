@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from nas_search.config import ALGORITHMS
 from nas_search.errors import UsageError
+from nas_search.settings import ALGORITHMS
 from nas_search.space import SearchSpace
 
 #: algorithms that handle constraints themselves; the others get a penalty on F

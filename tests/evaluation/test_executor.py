@@ -9,7 +9,8 @@ import signal
 import time
 
 from nas_search.config import load_space_file
-from nas_search.evaluation.executor import WorkerPool, payload_of
+from nas_search.evaluation.executor import payload_of
+from nas_search.evaluation.workers import WorkerPool
 from tests.evaluation.conftest import CONFIGS, PLAIN_TASKS, drain, in_process, run_journal
 
 
@@ -70,7 +71,8 @@ PARENT = """
 import os, sys, time
 from pathlib import Path
 from nas_search.config import load_space_file
-from nas_search.evaluation.executor import WorkerPool, payload_of
+from nas_search.evaluation.executor import payload_of
+from nas_search.evaluation.workers import WorkerPool
 
 os.environ["TOY_DELAY"] = "30"
 definition = load_space_file(Path(sys.argv[1]))

@@ -9,11 +9,12 @@ import shutil
 import pandas as pd
 import pytest
 
-from nas_search.config import ALGORITHMS, load_space_file
+from nas_search.config import load_space_file
 from nas_search.evaluation import build_evaluator
 from nas_search.results.journal import JOURNAL, read_journal
 from nas_search.results.tables import WALL_CLOCK
 from nas_search.search import run_search
+from nas_search.settings import ALGORITHMS
 
 METRICS = ["score", "cost", "params_k", "width"]
 DIRECTIONS = ["maximize", "minimize", "minimize", "maximize"]
