@@ -3,6 +3,10 @@ and running tasks on a pool or reading the journal of a run."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -75,3 +79,25 @@ def run_journal(run_dir):
     attempts = [r for r in records if r["type"] == "attempt"]
     evaluations = {r["id"]: r for r in records if r["type"] == "evaluation"}
     return pd.read_csv(run_dir / "results.csv"), attempts, evaluations
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """A local Ray instance for the tests that ask for it, shut down at the end."""
+    ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+    # a short folder: Ray's socket paths under it must stay within 107 bytes
+    base = Path(tempfile.mkdtemp(prefix="nsray"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HOME", str(base / "home"))  # Ray writes its auth token to ~/.ray
+        ray.init(
+            num_cpus=2,
+            _temp_dir=str(base / "ray"),
+            include_dashboard=False,
+            logging_level="WARNING",
+        )
+        try:
+            yield base
+        finally:
+            ray.shutdown()
+    assert (base / "home" / ".ray").exists()  # the token was written here, not in ~
+    shutil.rmtree(base, ignore_errors=True)

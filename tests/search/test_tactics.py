@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +14,7 @@ from nas_search.config import load_space_file
 from nas_search.evaluation import build_evaluator
 from nas_search.results.journal import JOURNAL, read_journal
 from nas_search.results.tables import WALL_CLOCK
-from nas_search.search import run_search
+from nas_search.search import list_tactics, run_search
 from nas_search.settings import ALGORITHMS
 
 METRICS = ["score", "cost", "params_k", "width"]
@@ -120,7 +121,7 @@ def test_random_tactic_with_several_objectives(tmp_path):
     assert len(pd.read_csv(tmp_path / "run" / "results.csv")) == 10
 
 
-@pytest.mark.parametrize("tactic", ["linas", "evolutionary", "random"])
+@pytest.mark.parametrize("tactic", sorted(list_tactics()))
 def test_same_seed_same_run_other_seed_differs(tmp_path, tactic):
     runs = {}
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
@@ -131,7 +132,7 @@ def test_same_seed_same_run_other_seed_differs(tmp_path, tactic):
     assert runs["a"] != runs["c"]
 
 
-@pytest.mark.parametrize("tactic", ["linas", "evolutionary"])
+@pytest.mark.parametrize("tactic", sorted(list_tactics()))
 def test_resume_in_the_middle_of_an_iteration(tmp_path, tactic):
     definition = _definition(tmp_path, tactic=tactic, budget=16, predictor="auto", seed=2)
     _run(definition, tmp_path / "full")
@@ -203,3 +204,21 @@ def test_linas_reference_point_is_the_bound_else_the_design_median(tmp_path):
     assert tactic._reference(design[:4]) is None
     bounded.objectives[1].bound = 25.0
     assert tactic._reference([]).tolist() == [-4.5, 25.0]  # every objective bounded
+
+
+@pytest.mark.parametrize("tactic", sorted(list_tactics()))
+def test_every_tactic_keeps_the_contract(tmp_path, tactic):
+    """A registered tactic is a :class:`Tactic`; it spends the budget exactly on distinct
+    feasible sub-networks, its state is JSON and survives a resume (the suites above)."""
+    from nas_search.search import Tactic, make_tactic
+
+    definition = _definition(tmp_path, tactic=tactic, budget=12)
+    tactic_object = make_tactic(definition, build_evaluator(definition))
+    assert isinstance(tactic_object, Tactic)
+    json.dumps(tactic_object.state())
+    outcome = _run(definition, tmp_path / "run")
+    evaluations = outcome.history.evaluations
+    assert len(evaluations) == 12 and len({e.proposal.hash for e in evaluations}) == 12
+    vectors = [e.proposal.vector for e in evaluations]
+    evaluator = build_evaluator(definition)
+    assert not any(definition.space.violations(np.array(vectors), evaluator.exact))
