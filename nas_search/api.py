@@ -18,6 +18,7 @@ from nas_search.config import SpaceDefinition, load_space_dict, override_setting
 from nas_search.errors import UsageError
 from nas_search.evaluation import BaseEvaluator, Evaluator, Measurement, build_evaluator
 from nas_search.evaluation.base import checked_metrics, error_line
+from nas_search.records import Status
 from nas_search.results.journal import JOURNAL, read_journal
 from nas_search.results.rundir import create_run, load_run, rewrite_settings, update_settings
 from nas_search.results.tables import RESULTS, pareto_report
@@ -167,7 +168,7 @@ class Search:
         more), or when results of earlier batches are needed first."""
         trials = []
         for record in self._session.propose():
-            trials += [Trial(**c) for c in record["candidates"]]
+            trials += [Trial(**c) for c in record.candidates]
         return trials
 
     @property
@@ -194,13 +195,13 @@ class Search:
         if (metrics is None) == (failed is None):
             raise UsageError("tell: give the metrics measured, or failed='the reason'")
         if failed is not None:
-            measurement = Measurement("failed", error=str(failed), seconds=seconds)
+            measurement = Measurement(Status.FAILED, error=str(failed), seconds=seconds)
         else:
             try:
                 values = checked_metrics(metrics, self._required)
             except Exception as exc:
                 raise UsageError(f"tell: trial {ident}: {exc}") from None
-            measurement = Measurement("ok", metrics=values, seconds=seconds)
+            measurement = Measurement(Status.OK, metrics=values, seconds=seconds)
         evaluation = self._session.record(ident, measurement)
         if self._session.batch_done(evaluation.iteration):
             self._session.write_tables()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from nas_search.errors import EvaluationFailed, EvaluatorError
+from nas_search.records import Status
 
 ExactFunction = Callable[[dict[str, Any]], Mapping[str, float]]
 
@@ -105,7 +106,7 @@ class BaseEvaluator:
 class Measurement:
     """The outcome of one real evaluation."""
 
-    status: str  # "ok" or "failed"
+    status: Status
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
@@ -113,7 +114,7 @@ class Measurement:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == Status.OK
 
 
 def checked_metrics(values: Any, required: Sequence[str]) -> dict[str, float]:
@@ -162,15 +163,15 @@ def measure(evaluator: Evaluator, config: dict[str, Any], required: Sequence[str
     except KeyboardInterrupt:
         raise
     except EvaluationFailed as exc:
-        return Measurement("failed", error=str(exc), seconds=time.perf_counter() - start)
+        return Measurement(Status.FAILED, error=str(exc), seconds=time.perf_counter() - start)
     except BaseException as exc:  # an evaluator's own bug (sys.exit too) fails the candidate
         return Measurement(
-            "failed",
+            Status.FAILED,
             error=error_line(exc),
             seconds=time.perf_counter() - start,
             traceback=last_frames(exc),
         )
-    return Measurement("ok", metrics=metrics, seconds=time.perf_counter() - start)
+    return Measurement(Status.OK, metrics=metrics, seconds=time.perf_counter() - start)
 
 
 def last_frames(exc: BaseException, frames: int = 8, limit: int = 4000) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from nas_search.config import SpaceDefinition
 from nas_search.evaluation.base import Evaluator, Measurement, measure
+from nas_search.records import Status
 
 Task = tuple[int, dict[str, Any]]  # evaluation id, config
 OnRetry = Callable[[int, Measurement, int], None]  # id, failed attempt, attempt number
@@ -135,7 +136,7 @@ class Dispatcher:
                 self._restart(slot)
                 self.restarts += 1
                 error = f"timed out after {self.timeout:g} s (worker killed)"
-                done.append((slot, Measurement("failed", error=error, seconds=now - start)))
+                done.append((slot, Measurement(Status.FAILED, error=error, seconds=now - start)))
         return done
 
     def _elapsed(self, slot: int) -> float:

@@ -23,6 +23,7 @@ from typing import Any
 from nas_search.errors import EvaluatorError, UsageError
 from nas_search.evaluation.base import Measurement, measure
 from nas_search.evaluation.executor import Dispatcher, SpacePayload, Task, load_evaluator, one_line
+from nas_search.records import Status
 
 
 class EvaluatorActor:
@@ -42,7 +43,7 @@ class EvaluatorActor:
 
     def measure(self, config: dict[str, Any]) -> dict[str, Any]:
         if self.error:
-            return asdict(Measurement("failed", error=f"evaluator not loaded: {self.error}"))
+            return asdict(Measurement(Status.FAILED, error=f"evaluator not loaded: {self.error}"))
         return asdict(measure(self.evaluator, config, self.required))
 
 
@@ -133,7 +134,7 @@ class RayPool(Dispatcher):
             except ray.exceptions.RayActorError as exc:  # Ray restarts the actor by itself
                 self.restarts += 1
                 error = f"worker process died ({_reason(exc)})"
-                measurement = Measurement("failed", error=error, seconds=self._elapsed(slot))
+                measurement = Measurement(Status.FAILED, error=error, seconds=self._elapsed(slot))
             done.append((slot, measurement))
         return done
 

@@ -19,6 +19,7 @@ from nas_search._worker import main as worker_main
 from nas_search.errors import EvaluatorError
 from nas_search.evaluation.base import Measurement, measure
 from nas_search.evaluation.executor import Dispatcher, SpacePayload, Task, load_evaluator, one_line
+from nas_search.records import Status
 
 
 def _worker(conn: Connection, payload: SpacePayload, required: list[str]) -> None:
@@ -156,7 +157,7 @@ class WorkerPool(Dispatcher):
             reason = f"worker process died ({_exit_reason(worker.process.exitcode)})"
             self._restart(slot)
             self.restarts += 1
-            done[slot] = Measurement("failed", error=reason, seconds=seconds)
+            done[slot] = Measurement(Status.FAILED, error=reason, seconds=seconds)
         return list(done.items())
 
     def _poll(self) -> list[tuple[int, Measurement]]:

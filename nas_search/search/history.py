@@ -11,6 +11,7 @@ import numpy as np
 
 from nas_search.encoding import digest, encode, vector_key
 from nas_search.errors import ResultsError
+from nas_search.records import BatchRecord, EvaluationRecord, Status, parse_record
 from nas_search.space import SearchSpace
 
 
@@ -37,7 +38,7 @@ class Evaluation:
     id: int
     iteration: int
     proposal: Proposal
-    status: str
+    status: Status
     metrics: dict[str, float]
     error: str | None
     seconds: float
@@ -46,26 +47,24 @@ class Evaluation:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == Status.OK
 
-    def record(self) -> dict[str, Any]:
+    def record(self) -> EvaluationRecord:
         p = self.proposal
-        extra = {"traceback": self.traceback} if self.traceback else {}
-        return {
-            "type": "evaluation",
-            "id": self.id,
-            "iteration": self.iteration,
-            "hash": p.hash,
-            "config": p.config,
-            "status": self.status,
-            "metrics": self.metrics,
-            "error": self.error,
-            "predicted": p.predicted,
-            "uncertainty": p.uncertainty,
-            "seconds": round(self.seconds, 6),
-            "timestamp": self.timestamp,
-            **extra,
-        }
+        return EvaluationRecord(
+            id=self.id,
+            iteration=self.iteration,
+            hash=p.hash,
+            config=p.config,
+            status=Status(self.status),
+            metrics=self.metrics,
+            error=self.error,
+            predicted=p.predicted,
+            uncertainty=p.uncertainty,
+            seconds=self.seconds,
+            timestamp=self.timestamp,
+            traceback=self.traceback,
+        )
 
 
 @dataclass
@@ -88,7 +87,7 @@ class History:
     def is_seen(self, vector: np.ndarray) -> bool:
         return vector_key(vector) in self.seen
 
-    def add_batch(self, iteration: int, proposals: Iterable[Proposal]) -> dict[str, Any]:
+    def add_batch(self, iteration: int, proposals: Iterable[Proposal]) -> BatchRecord:
         """Register a batch; returns its journal record."""
         candidates = []
         for proposal in proposals:
@@ -108,7 +107,7 @@ class History:
             )
             self.next_id += 1
         self.next_iteration = iteration + 1
-        return {"type": "batch", "iteration": iteration, "candidates": candidates}
+        return BatchRecord(iteration, candidates)
 
     def add_evaluation(self, evaluation: Evaluation) -> None:
         """Evaluations stay in id order, whatever order parallel workers finish them in."""
@@ -142,22 +141,25 @@ class History:
     @classmethod
     def from_records(cls, space: SearchSpace, records: Iterable[Mapping[str, Any]]) -> History:
         history = cls(space)
-        for record in records:
-            kind = record.get("type")
-            if kind == "batch":
-                proposals = [_proposal(space, c) for c in record["candidates"]]
-                history.add_batch(int(record["iteration"]), proposals)
-            elif kind == "evaluation":
+        for number, data in enumerate(records, start=1):
+            try:
+                record = parse_record(data)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ResultsError(f"journal: record {number}: malformed ({exc!r})") from None
+            if isinstance(record, BatchRecord):
+                proposals = [_proposal(space, c) for c in record.candidates]
+                history.add_batch(record.iteration, proposals)
+            elif isinstance(record, EvaluationRecord):
                 evaluation = Evaluation(
-                    id=int(record["id"]),
-                    iteration=int(record["iteration"]),
-                    proposal=_proposal(space, record),
-                    status=record["status"],
-                    metrics=dict(record.get("metrics") or {}),
-                    error=record.get("error"),
-                    seconds=float(record.get("seconds", 0.0)),
-                    timestamp=record.get("timestamp", ""),
-                    traceback=record.get("traceback"),
+                    id=record.id,
+                    iteration=record.iteration,
+                    proposal=_proposal(space, data),
+                    status=record.status,
+                    metrics=record.metrics,
+                    error=record.error,
+                    seconds=record.seconds,
+                    timestamp=record.timestamp,
+                    traceback=record.traceback,
                 )
                 if all(p[0] != evaluation.id for p in history.pending):
                     raise ResultsError(f"journal: evaluation {evaluation.id} was never proposed")

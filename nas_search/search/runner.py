@@ -27,6 +27,7 @@ from nas_search.config import SpaceDefinition
 from nas_search.errors import SearchStopped
 from nas_search.evaluation import Evaluator
 from nas_search.evaluation.executor import Executor, InProcess, make_executor
+from nas_search.records import BatchRecord
 from nas_search.results.tables import ParetoReport
 from nas_search.search.history import Evaluation, History
 from nas_search.search.session import Session
@@ -91,9 +92,9 @@ def _drive(
     limit = session.settings.max_failures
     failures_in_row = 0
 
-    def submit(batches: list[dict[str, Any]]) -> None:
+    def submit(batches: list[BatchRecord]) -> None:
         for record in batches:
-            executor.submit([(c["id"], c["config"]) for c in record["candidates"]])
+            executor.submit([(c["id"], c["config"]) for c in record.candidates])
 
     try:
         executor.submit(session.pending_tasks())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -19,6 +20,7 @@ from nas_search.config import SpaceDefinition
 from nas_search.encoding import encode
 from nas_search.errors import EvaluationFailed, SearchStopped
 from nas_search.evaluation import Evaluator, Measurement
+from nas_search.records import AttemptRecord, BatchRecord, Status
 from nas_search.results.journal import JOURNAL, Journal
 from nas_search.results.tables import ParetoReport, write_run_tables
 from nas_search.search.history import Evaluation, History, Proposal
@@ -71,7 +73,7 @@ class Session:
         """Evaluations still to be asked for: the budget less successes and pending ones."""
         return self.settings.budget - self.history.successes - len(self.history.pending)
 
-    def propose(self) -> list[dict[str, Any]]:
+    def propose(self) -> list[BatchRecord]:
         """Journal every batch that may be chosen now; returns their records (empty when the
         budget is spent, the space exhausted, or results are needed first)."""
         batches = []
@@ -99,13 +101,9 @@ class Session:
                 self.exhausted = True
                 break
             record = self.history.add_batch(iteration, proposals)
-            state = self.tactic.state()
-            if state is not None:
-                record["state"] = state
-            if self.tactic.info:
-                record["info"] = self.tactic.info
+            record = replace(record, state=self.tactic.state(), info=self.tactic.info or None)
             with self.critical():
-                self.journal.append(record)
+                self.journal.append(record.to_json())
             batches.append(record)
             self._lag = self.lookahead
         return batches
@@ -141,7 +139,7 @@ class Session:
             id=ident,
             iteration=iteration,
             proposal=proposal,
-            status=measurement.status,
+            status=Status(measurement.status),
             metrics=measurement.metrics,
             error=measurement.error,
             seconds=measurement.seconds,
@@ -149,22 +147,15 @@ class Session:
             traceback=measurement.traceback,
         )
         with self.critical():
-            self.journal.append(evaluation.record())
+            self.journal.append(evaluation.record().to_json())
             self.history.add_evaluation(evaluation)
         return evaluation
 
     def record_attempt(self, ident: int, failed: Measurement, attempt: int) -> None:
         """A failed attempt that will be retried: journaled, not counted as an evaluation."""
-        record = {
-            "type": "attempt",
-            "id": ident,
-            "attempt": attempt,
-            "error": failed.error,
-            "seconds": round(failed.seconds, 6),
-            "timestamp": now(),
-        }
+        record = AttemptRecord(ident, attempt, failed.error, failed.seconds, now())
         with self.critical():
-            self.journal.append(record)
+            self.journal.append(record.to_json())
 
     def batch_done(self, iteration: int) -> bool:
         return all(it != iteration for _, it, _ in self.history.pending)
