@@ -6,12 +6,13 @@ import json
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import Any
 
 import typer
 
 from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
+from nas_search.cli.options import with_settings_flags
 from nas_search.cli.output import frame_table, progress_bar, stderr, stdout
 from nas_search.cli.prepare import prepare
 from nas_search.config import SpaceDefinition, override_settings
@@ -22,7 +23,6 @@ from nas_search.evaluation.executor import make_executor
 from nas_search.results.rundir import SPACE_COPY, create_run, load_run, update_settings
 from nas_search.results.tables import configs_from_frame, describe
 from nas_search.search import Evaluation, History, run_search
-from nas_search.settings import ALGORITHMS, EXECUTORS, ISOLATIONS, PREDICTORS, TACTICS
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -75,6 +75,7 @@ def read_configs(paths: list[Path], definition: SpaceDefinition) -> list[dict[st
 
 
 @app.command()
+@with_settings_flags
 def run(
     space: str | None = typer.Option(
         None,
@@ -86,71 +87,18 @@ def run(
     resume: Path | None = typer.Option(
         None, "--resume", help="Continue the run in this directory."
     ),
-    tactic: Literal[TACTICS] | None = typer.Option(None, help="search.tactic"),  # type: ignore[valid-type]
-    algorithm: Literal[ALGORITHMS] | None = typer.Option(  # type: ignore[valid-type]
-        None, help="search.algorithm: the pymoo algorithm"
-    ),
-    population: int | None = typer.Option(None, help="search.population"),
-    budget: int | None = typer.Option(None, help="search.budget: real evaluations to spend"),
-    initial: int | None = typer.Option(None, help="search.initial"),
-    batch: int | None = typer.Option(None, help="search.batch"),
-    predictor: Literal[PREDICTORS] | None = typer.Option(  # type: ignore[valid-type]
-        None, help="search.predictor"
-    ),
-    seed: int | None = typer.Option(None, help="search.seed"),
-    max_failures: int | None = typer.Option(None, help="search.max_failures"),
-    warm_start: Path | None = typer.Option(
-        None, help="search.warm_start: results.csv of an earlier run on this space"
-    ),
-    workers: int | None = typer.Option(
-        None, help="search.workers: evaluation processes (on GPUs, one per device)"
-    ),
-    retries: int | None = typer.Option(
-        None, help="search.retries: attempts more for a failed evaluation"
-    ),
-    evaluation_timeout: float | None = typer.Option(
-        None, help="search.evaluation_timeout: seconds one evaluation may take"
-    ),
-    executor: Literal[EXECUTORS] | None = typer.Option(  # type: ignore[valid-type]
-        None, help="search.executor: local (processes) or ray (Ray actors; the ray extra)"
-    ),
-    isolation: Literal[ISOLATIONS] | None = typer.Option(  # type: ignore[valid-type]
-        None,
-        help="search.isolation: auto (a worker process for python evaluators), process, none",
-    ),
-    address: str | None = typer.Option(
-        None, help="search.address: the Ray cluster: auto, ray://host:port"
-    ),
-    num_cpus: float | None = typer.Option(None, help="search.num_cpus: per Ray worker"),
-    num_gpus: float | None = typer.Option(None, help="search.num_gpus: per Ray worker"),
     enqueue: list[Path] | None = typer.Option(
         None,
+        metavar="FILE",
         help="search.enqueue: measure these first (candidate.json, a JSON list of configs, or "
         "a results CSV); repeat for several files",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    settings: dict[str, Any] | None = None,  # every search: field's flag (cli/options.py)
 ) -> None:
     """Search a space; every real evaluation is journaled before the next one starts."""
-    overrides = dict(
-        tactic=tactic,
-        algorithm=algorithm,
-        population=population,
-        budget=budget,
-        initial=initial,
-        batch=batch,
-        predictor=predictor,
-        seed=seed,
-        max_failures=max_failures,
-        warm_start=str(warm_start.resolve()) if warm_start is not None else None,
-        workers=workers,
-        retries=retries,
-        evaluation_timeout=evaluation_timeout,
-        executor=executor,
-        address=address,
-        num_cpus=num_cpus,
-        num_gpus=num_gpus,
-        isolation=isolation,
-    )
+    overrides = dict(settings or {})
+    budget = overrides.get("budget")
     if resume is not None:
         growing = {"budget"}  # what a resumed run may change: more evaluations, more to measure
         given = [
