@@ -3,15 +3,46 @@ choice is one of a fixed set, checked when the file and flags are read."""
 
 from __future__ import annotations
 
+import importlib
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 ALGORITHMS = ("nsga2", "agemoea", "nsga3", "unsga3", "ctaea", "moead")
 TACTICS = ("linas", "evolutionary", "random")  # the search registry's names (tested equal)
 PREDICTORS = ("auto", "ensemble", "ridge", "gp", "svr", "rf", "extra_trees", "mlp", "xgboost")
 EXECUTORS = ("local", "ray")
 ISOLATIONS = ("auto", "process", "none")
+
+
+#: ``sklearn:package.module.Class``: a scikit-learn regressor named by its import path
+EXTERNAL_PREDICTOR = re.compile(r"sklearn:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
+def _predictor(name: str) -> str:
+    if name in PREDICTORS:
+        return name
+    if not EXTERNAL_PREDICTOR.fullmatch(name):
+        raise ValueError(
+            f"must be one of {', '.join(PREDICTORS)} or sklearn:module.Class, got {name!r}"
+        )
+    module, _, attr = name.removeprefix("sklearn:").rpartition(".")
+    try:  # the user named it: importing it here says at once whether it exists
+        found = getattr(importlib.import_module(module), attr, None)
+    except ImportError:
+        found = None
+    if not isinstance(found, type) or not hasattr(found, "fit") or not hasattr(found, "predict"):
+        raise ValueError(f"names no regressor class that can be imported, got {name!r}")
+    return name
 
 
 class _Model(BaseModel):
@@ -30,7 +61,11 @@ class SearchSettings(_Model):
     budget: Annotated[Count, Field(ge=1, description="real evaluations to spend")] = 100
     initial: Annotated[Count, Field(ge=1)] = 10
     batch: Annotated[Count, Field(ge=1)] = 10
-    predictor: Literal[PREDICTORS] = "auto"  # type: ignore[valid-type]
+    predictor: Annotated[str, AfterValidator(_predictor)] = Field(
+        "auto",
+        description=f"{', '.join(PREDICTORS)}, or any scikit-learn regressor as "
+        "sklearn:module.Class",
+    )
     seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
     enqueue: list[dict[StrictStr, Any]] = Field(
         default_factory=list,

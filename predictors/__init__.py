@@ -14,7 +14,7 @@ from predictors.auto import AutoPredictor
 from predictors.base import Predictor
 from predictors.ensemble import Ensemble
 from predictors.io import load, save
-from predictors.models import KINDS, Regressor
+from predictors.models import EXTERNAL, KINDS, Regressor
 from predictors.scoring import Score, cross_val_score, kendall_tau, score
 
 NAMES = ("auto", "ensemble", *KINDS)
@@ -36,11 +36,12 @@ __all__ = [
 
 
 def make_predictor(name: str, random_state: int | np.random.Generator | None = None) -> Any:
-    """``auto``, ``ensemble`` or one of :data:`~predictors.models.KINDS`."""
+    """``auto``, ``ensemble``, one of :data:`~predictors.models.KINDS`, or any scikit-learn
+    regressor as ``sklearn:module.Class``."""
     if name == "auto":
         return AutoPredictor(random_state=random_state)
     if name == "ensemble":
         return Ensemble(random_state=random_state)
-    if name in KINDS:
+    if name in KINDS or name.startswith(EXTERNAL):
         return Regressor(name, random_state)
     raise ValueError(f"predictor must be one of {', '.join(NAMES)}, got {name!r}")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from predictors.base import as_generator_seed
 from predictors.ensemble import Ensemble
@@ -32,7 +33,7 @@ def selection_rows(n: int, min_rows: int, growth: float) -> int:
     return min(t, n)
 
 
-class AutoPredictor:
+class AutoPredictor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         candidates: Sequence[str] = CANDIDATES,

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from predictors.base import as_generator_seed
 from predictors.models import Regressor
 
 
-class Ensemble:
+class Ensemble(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         kinds: Sequence[str] = ("ridge", "extra_trees", "xgboost"),

@@ -7,11 +7,13 @@ std); ``rf`` and ``extra_trees`` give the spread of their trees; ``svr``, ``mlp`
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 
 from predictors.base import as_generator_seed
 
@@ -90,6 +92,37 @@ BUILDERS: dict[str, Callable[[int | None], Any]] = {
 }
 
 
+#: ``sklearn:package.module.Class``: any regressor with scikit-learn's contract
+EXTERNAL = "sklearn:"
+
+
+def _external(kind: str, seed: int | None) -> Any:
+    """An instance of the regressor class ``kind`` names (``sklearn:module.Class``), seeded
+    through ``random_state`` where it takes one."""
+    module, _, name = kind.removeprefix(EXTERNAL).rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(f"cannot import regressor {kind!r} ({type(exc).__name__})") from None
+    estimator = cls()
+    if not hasattr(estimator, "fit") or not hasattr(estimator, "predict"):
+        raise ValueError(f"{kind!r} is not a regressor (it has no fit and predict)")
+    if seed is not None and "random_state" in getattr(estimator, "get_params", dict)():
+        estimator.set_params(random_state=seed)
+    return estimator
+
+
+def build(kind: str, seed: int | None) -> Any:
+    """The unfitted model of ``kind``: one of :data:`KINDS` or ``sklearn:module.Class``."""
+    if kind.startswith(EXTERNAL):
+        return _external(kind, seed)
+    if kind not in BUILDERS:
+        raise ValueError(
+            f"kind must be one of {', '.join(KINDS)} or sklearn:module.Class, got {kind!r}"
+        )
+    return BUILDERS[kind](seed)
+
+
 EXTRAPOLATION = 0.1
 
 
@@ -126,9 +159,12 @@ class RankTarget:
         return np.where(z < self.z_[0], below, np.where(z > self.z_[-1], above, y))
 
 
-class Regressor:
-    """One model of :data:`KINDS` fitted on standardized features and on targets transformed
-    by ``target``: ``rank`` (normal scores of ranks, the default) or ``standard``."""
+class Regressor(RegressorMixin, BaseEstimator):
+    """One model of :data:`KINDS` (or ``sklearn:module.Class``) fitted on features
+    standardized by a :class:`~sklearn.preprocessing.StandardScaler` and on targets
+    transformed by ``target``: ``rank`` (normal scores of ranks, the default) or
+    ``standard``. A scikit-learn estimator: ``clone`` and ``set_params(random_state=...)``
+    work, and it plugs into scikit-learn's tools."""
 
     def __init__(
         self,
@@ -141,19 +177,19 @@ class Regressor:
         self.target = target
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> Regressor:
-        if self.kind not in BUILDERS:
-            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        from sklearn.preprocessing import StandardScaler
+
         if self.target not in ("rank", "standard"):
             raise ValueError(f"target must be 'rank' or 'standard', got {self.target!r}")
         X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-        self.x_mean_ = X.mean(axis=0)
-        self.x_scale_ = np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0)
+        scaler = StandardScaler().fit(X)
+        self.x_mean_, self.x_scale_ = scaler.mean_, scaler.scale_
         self.rank_ = RankTarget().fit(y) if self.target == "rank" else None
         if self.rank_ is not None:
             y = self.rank_.z_train_
         self.y_mean_ = float(y.mean())
         self.y_scale_ = float(y.std()) or 1.0
-        self.estimator_ = BUILDERS[self.kind](as_generator_seed(self.random_state))
+        self.estimator_ = build(self.kind, as_generator_seed(self.random_state))
         with warnings.catch_warnings():  # GP bounds and MLP iterations: noise, not news
             warnings.simplefilter("ignore", category=UserWarning)
             warnings.simplefilter("ignore", category=RuntimeWarning)

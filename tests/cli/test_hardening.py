@@ -26,7 +26,7 @@ def one_line_error(result, code: int = 2) -> str:
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--predictor", "bogus"], "--predictor: 'bogus' is not one of 'auto'"),
+        (["--predictor", "bogus"], "--predictor: must be one of auto, ensemble"),
         (["--tactic", "x"], "--tactic: 'x' is not one of 'linas'"),
         (["--algorithm", "x"], "--algorithm: 'x' is not one of 'nsga2'"),
         (["--executor", "x"], "--executor: 'x' is not one of 'local', 'ray'"),
@@ -241,3 +241,15 @@ def test_a_full_disk_is_one_line_and_the_run_resumes(cli, write_space, tmp_path,
     records, _ = read_journal(tmp_path / "r" / JOURNAL)
     evaluations = [r for r in records if r["type"] == "evaluation"]
     assert len(evaluations) == 12 and len({r["id"] for r in evaluations}) == 12
+
+
+def test_a_scikit_learn_predictor_by_name(cli, tmp_path):
+    """Issue 13: ``predictor: sklearn:module.Class``; a name that imports nothing is refused
+    before anything is measured."""
+    result = cli("run", "--space", "nb201", "--out", tmp_path / "r", "--budget", 14, "-q",
+                 "--predictor", "sklearn:sklearn.neighbors.KNeighborsRegressor")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    error = one_line_error(
+        cli("run", "--space", "nb201", "--out", tmp_path / "x", "--predictor", "sklearn:os.path")
+    )
+    assert "--predictor: names no regressor class" in error and not (tmp_path / "x").exists()

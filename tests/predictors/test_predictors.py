@@ -123,3 +123,30 @@ def test_a_gaussian_process_keeps_to_a_bounded_number_of_rows():
     assert a.estimator_.X_train_.shape == (GP_MAX_ROWS, 4)
     assert np.array_equal(a.predict(X[:50]), b.predict(X[:50]))  # the same rows, by seed
     assert kendall_tau(y, a.predict(X)) > 0.9  # still a model of all the data
+
+
+@pytest.mark.parametrize("name", ["ridge", "xgboost", "ensemble", "auto"])
+def test_predictors_follow_scikit_learns_contract(name):
+    """Issue 13: clone, get_params and set_params(random_state=...) work."""
+    from sklearn.base import clone
+
+    from predictors import make_predictor
+
+    model = make_predictor(name, 3)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and copy is not model
+    copy.set_params(random_state=5)
+    assert copy.get_params()["random_state"] == 5
+
+
+def test_any_scikit_learn_regressor_plugs_in():
+    from predictors import make_predictor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X[:, 0] * 2 + rng.normal(scale=0.1, size=40)
+    model = make_predictor("sklearn:sklearn.neighbors.KNeighborsRegressor", 0).fit(X, y)
+    mean, std = model.predict(X, return_std=True)
+    assert mean.shape == (40,) and np.all(std == 0)
+    with pytest.raises(ValueError, match="cannot import regressor"):
+        make_predictor("sklearn:sklearn.nothing.Here", 0).fit(X, y)
