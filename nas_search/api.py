@@ -24,6 +24,7 @@ from nas_search.results.rundir import create_run, load_run, rewrite_settings, up
 from nas_search.results.tables import RESULTS, pareto_report
 from nas_search.search.runner import run_search
 from nas_search.search.session import Session
+from nas_search.settings import PREDICTOR_OBJECT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,9 +45,17 @@ def load_space(space: SpaceLike, *, base_dir: str | Path | None = None) -> Space
 
 
 def _with(definition: SpaceDefinition, overrides: Mapping[str, Any]) -> SpaceDefinition:
+    """Settings overridden; ``predictor`` may be a scikit-learn regressor object."""
+    overrides = dict(overrides)
+    predictor = overrides.get("predictor")
+    if predictor is not None and not isinstance(predictor, str):
+        overrides["predictor"] = PREDICTOR_OBJECT
     if not overrides:
         return definition
-    return definition.with_settings(override_settings(definition.settings, overrides))
+    definition = definition.with_settings(override_settings(definition.settings, overrides))
+    if predictor is not None and not isinstance(predictor, str):
+        definition.objects["predictor"] = predictor
+    return definition
 
 
 @dataclass(frozen=True)
@@ -88,13 +97,15 @@ def run(space: SpaceLike, *, out: str | Path | None = None, **settings: Any) -> 
     return Result.of(run_dir)
 
 
-def resume(run_dir: str | Path, *, budget: int | None = None) -> Result:
+def resume(run_dir: str | Path, *, budget: int | None = None, predictor: Any = None) -> Result:
     """Continue the run in ``run_dir`` (stopped any way at all) to its budget, or to a larger
-    ``budget``."""
+    ``budget``; ``predictor``: the estimator object a run started with one needs again."""
     run_dir = Path(run_dir)
     definition = (
         update_settings(run_dir, {"budget": budget}) if budget is not None else load_run(run_dir)
     )
+    if predictor is not None:
+        definition.objects["predictor"] = predictor
     evaluator = build_evaluator(definition)
     try:
         evaluator.prepare()
@@ -146,10 +157,14 @@ class Search:
         self._open(definition, run_dir)
 
     @classmethod
-    def resume(cls, run_dir: str | Path) -> Search:
-        """The search journaled in ``run_dir``, as it was left."""
+    def resume(cls, run_dir: str | Path, *, predictor: Any = None) -> Search:
+        """The search journaled in ``run_dir``, as it was left (``predictor``: the estimator
+        object it was started with, if any)."""
         search = cls.__new__(cls)
-        search._open(load_run(Path(run_dir)), Path(run_dir))
+        definition = load_run(Path(run_dir))
+        if predictor is not None:
+            definition.objects["predictor"] = predictor
+        search._open(definition, Path(run_dir))
         return search
 
     def _open(self, definition: SpaceDefinition, run_dir: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -204,6 +204,8 @@ class SpaceDefinition:
     source: str  # name used in messages
     base_dir: Path  # relative paths in the file are relative to this
     path: Path | None = None
+    #: objects given through the Python API that no file can hold (``predictor``: an estimator)
+    objects: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -225,7 +227,9 @@ class SpaceDefinition:
     def with_settings(self, settings: SearchSettings) -> SpaceDefinition:
         check_enqueued(self.space, settings.enqueue, "--enqueue")
         file = self.file.model_copy(update={"search": settings})
-        return SpaceDefinition(file, self.space, self.source, self.base_dir, self.path)
+        return SpaceDefinition(
+            file, self.space, self.source, self.base_dir, self.path, dict(self.objects)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = self.file.model_dump(mode="json", exclude_none=True)

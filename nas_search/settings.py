@@ -28,8 +28,12 @@ ISOLATIONS = ("auto", "process", "none")
 EXTERNAL_PREDICTOR = re.compile(r"sklearn:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
 
+#: the predictor is a Python estimator object given through the API (``predictor=...``)
+PREDICTOR_OBJECT = "object"
+
+
 def _predictor(name: str) -> str:
-    if name in PREDICTORS:
+    if name in PREDICTORS or name == PREDICTOR_OBJECT:
         return name
     if not EXTERNAL_PREDICTOR.fullmatch(name):
         raise ValueError(
@@ -64,7 +68,7 @@ class SearchSettings(_Model):
     predictor: Annotated[str, AfterValidator(_predictor)] = Field(
         "auto",
         description=f"{', '.join(PREDICTORS)}, or any scikit-learn regressor as "
-        "sklearn:module.Class",
+        "sklearn:module.Class (from Python, also an estimator object)",
     )
     seed: Annotated[StrictInt, Field(ge=0, lt=2**63)] = 0
     enqueue: list[dict[StrictStr, Any]] = Field(

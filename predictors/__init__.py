@@ -35,9 +35,11 @@ __all__ = [
 ]
 
 
-def make_predictor(name: str, random_state: int | np.random.Generator | None = None) -> Any:
+def make_predictor(name: Any, random_state: int | np.random.Generator | None = None) -> Any:
     """``auto``, ``ensemble``, one of :data:`~predictors.models.KINDS`, or any scikit-learn
-    regressor as ``sklearn:module.Class``."""
+    regressor as ``sklearn:module.Class`` or as an object."""
+    if not isinstance(name, str):
+        return Regressor(name, random_state)
     if name == "auto":
         return AutoPredictor(random_state=random_state)
     if name == "ensemble":

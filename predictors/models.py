@@ -112,8 +112,16 @@ def _external(kind: str, seed: int | None) -> Any:
     return estimator
 
 
-def build(kind: str, seed: int | None) -> Any:
-    """The unfitted model of ``kind``: one of :data:`KINDS` or ``sklearn:module.Class``."""
+def build(kind: Any, seed: int | None) -> Any:
+    """The unfitted model of ``kind``: one of :data:`KINDS`, ``sklearn:module.Class``, or a
+    scikit-learn regressor object (a clone of it is fitted)."""
+    if not isinstance(kind, str):
+        from sklearn.base import clone
+
+        estimator = clone(kind)
+        if seed is not None and "random_state" in estimator.get_params():
+            estimator.set_params(random_state=seed)
+        return estimator
     if kind.startswith(EXTERNAL):
         return _external(kind, seed)
     if kind not in BUILDERS:

@@ -181,3 +181,23 @@ def test_load_space_takes_a_dict_a_name_or_a_path(write_space):
     assert nas_search.load_space(write_space()).name == "toy"
     with pytest.raises(SpaceError, match=r"<dict>: parameters: is required"):
         nas_search.load_space({"objectives": []})
+
+
+def test_a_regressor_object_as_the_predictor(cli, tmp_path):
+    """Issue 13: any scikit-learn regressor plugs in, as an object through the API."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    model = KNeighborsRegressor(n_neighbors=3)
+    result = nas_search.run("nb201", out=tmp_path / "r", budget=14, seed=1, predictor=model)
+    assert len(result.results) == 14
+    records = [json.loads(line) for line in (tmp_path / "r" / "journal.jsonl").open()]
+    infos = [r["info"] for r in records if r.get("type") == "batch" and "info" in r]
+    assert infos and all(
+        entry["model"] == "KNeighborsRegressor" for info in infos
+        for entry in info["predictors"].values()
+    )  # fmt: skip
+    done = cli("run", "--resume", tmp_path / "r", "--budget", 16)
+    assert done.exit_code == 2 and "is an estimator object given through the Python API" in (
+        done.stderr
+    )
+    assert len(nas_search.resume(tmp_path / "r", budget=16, predictor=model).results) == 16

@@ -37,6 +37,7 @@ from nas_search.search.random_tactic import RandomTactic
 from nas_search.search.selection import maximin, select_batch
 from nas_search.search.surrogate import Surrogate
 from nas_search.search.tactic import Tactic, register_tactic
+from nas_search.settings import PREDICTOR_OBJECT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,7 +56,7 @@ class LinasTactic(Tactic):
         self.settings = definition.settings
         self.objectives = definition.objectives
         self.signs = np.array([o.sign for o in self.objectives])
-        self.surrogate = Surrogate(definition, evaluator, self.settings.predictor)
+        self.surrogate = Surrogate(definition, evaluator, predictor_of(definition))
         self.sampler = RandomTactic(definition, evaluator)
         self.exact = evaluator.exact if self.space.needs_metrics else None
         self.population: np.ndarray | None = None
@@ -179,8 +180,9 @@ class LinasTactic(Tactic):
         self.save_predictors(run_dir / "predictors")
 
     def save_predictors(self, directory: Path) -> None:
-        """The predictors of the predicted front, one folder per predicted objective."""
-        if self.fitted is not None:
+        """The predictors of the predicted front, one folder per predicted objective (of
+        named predictors: an estimator object has no file form)."""
+        if self.fitted is not None and isinstance(self.surrogate.predictor, str):
             self.surrogate.save(*self.fitted, directory)
 
     def _training(self, measured: list[Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -301,6 +303,20 @@ def _near(X: np.ndarray, front: np.ndarray) -> np.ndarray:
 
 def _cell(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, list) else value
+
+
+def predictor_of(definition: SpaceDefinition) -> Any:
+    """The predictor's name, or the estimator object given through the Python API."""
+    name = definition.settings.predictor
+    if name != PREDICTOR_OBJECT:
+        return name
+    if "predictor" not in definition.objects:
+        raise UsageError(
+            f"{definition.source}: search.predictor: {name!r} is an estimator object given "
+            "through the Python API (nas_search.run / resume / Search(..., predictor=...)); "
+            "give it again"
+        )
+    return definition.objects["predictor"]
 
 
 def load_warm_start(definition: SpaceDefinition) -> tuple[np.ndarray, np.ndarray] | None:

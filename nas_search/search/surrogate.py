@@ -41,12 +41,13 @@ class ExactCache:
 
 
 class Surrogate:
-    def __init__(self, definition: SpaceDefinition, evaluator: Evaluator, predictor: str) -> None:
+    def __init__(self, definition: SpaceDefinition, evaluator: Evaluator, predictor: Any) -> None:
         self.objectives = list(definition.objectives)
         self.signs = np.array([o.sign for o in self.objectives])
         self.exact = ExactCache(definition, evaluator)
         self.features = FeatureMap(definition.space)
-        self.predictor = predictor
+        self.predictor = predictor  # a name, or an estimator object given through the API
+        self.name = predictor if isinstance(predictor, str) else type(predictor).__name__
         self.predicted = [
             k for k, o in enumerate(self.objectives) if o.name not in self.exact.names
         ]
@@ -78,7 +79,7 @@ class Surrogate:
             model.random_state = seed + k
             model.fit(X, self.signs[k] * measured[:, k])
             self.models[k] = model
-            entry: dict[str, Any] = {"model": getattr(model, "choice_", self.predictor)}
+            entry: dict[str, Any] = {"model": getattr(model, "choice_", self.name)}
             scores = getattr(model, "scores_", None)
             if scores:
                 entry["cv"] = {kind: s.as_dict() for kind, s in scores.items()}
