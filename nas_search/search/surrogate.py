@@ -76,7 +76,7 @@ class Surrogate:
             model = self.models.get(k) if self.predictor == "auto" else None
             if model is None:
                 model = make_predictor(self.predictor, seed + k)
-            model.random_state = seed + k
+            model.set_params(random_state=seed + k)
             model.fit(X, self.signs[k] * measured[:, k])
             self.models[k] = model
             entry: dict[str, Any] = {"model": getattr(model, "choice_", self.name)}

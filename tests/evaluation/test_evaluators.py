@@ -266,3 +266,15 @@ def test_missing_table_file(write_space):
 def test_interpreter_placeholder_is_this_python(write_space, tmp_path):
     evaluator = _command_space(write_space, tmp_path)
     assert evaluator.argv[0] == sys.executable
+
+
+def test_a_function_file_imports_its_sibling_modules(write_space, tmp_path):
+    """Issue 13: ``file.py:function`` loads with its folder on the path."""
+    (tmp_path / "helpers_xyz.py").write_text("def score(c):\n    return float(c['embed'])\n")
+    (tmp_path / "uses.py").write_text(
+        "from helpers_xyz import score\n"
+        "def evaluate(c):\n    return {'score': score(c), 'cost': 1.0}\n"
+    )
+    text = PLAIN_TOY + "evaluator:\n  type: python\n  function: uses.py:evaluate\n"
+    evaluator = build_evaluator(load_space_file(write_space(text), "space.yaml"))
+    assert measure(evaluator, CONFIG, ["score", "cost"]).metrics["score"] == CONFIG["embed"]
