@@ -246,7 +246,7 @@ class VitEvaluator(BaseEvaluator):
         import torch
 
         from nas_search.supernet.store import save_checkpoint
-        from nas_search.supernet.train import accuracy, seeded, train_supernet
+        from nas_search.supernet.train import accuracy, seeded, torch_threads, train_supernet
         from nas_search.supernet.vit import ElasticViT
 
         if self.spec.data is None:
@@ -260,16 +260,17 @@ class VitEvaluator(BaseEvaluator):
             model = ElasticViT(self.shape)
         largest, smallest = space_extremes(self.definition, self.shape)
         start = time.perf_counter()
-        train_supernet(
-            model,
-            splits,
-            largest,
-            smallest,
-            space_sampler(self.definition, self.shape),
-            settings,
-            on_epoch,
-            device,
-        )
+        with torch_threads(settings.threads), seeded(settings.seed, device):
+            train_supernet(
+                model,
+                splits,
+                largest,
+                smallest,
+                space_sampler(self.definition, self.shape),
+                settings,
+                on_epoch,
+                device,
+            )
         seconds = time.perf_counter() - start
         report = {
             "seconds": round(seconds, 1),

@@ -60,6 +60,17 @@ def accuracy(
     return 100.0 * correct / len(x)
 
 
+@contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``threads`` inside, restored afterwards."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def train_supernet(
     model: ElasticViT,
     splits: Splits,
@@ -70,27 +81,8 @@ def train_supernet(
     on_epoch: OnEpoch | None = None,
     device: str = "cpu",
 ) -> None:
-    """Train ``model`` in place on ``device`` with ``settings.threads`` CPU threads (restored
-    after); deterministic for a seed on one machine, device and thread count."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(settings.threads)
-    try:
-        with seeded(settings.seed, device):
-            _train(model, splits, largest, smallest, sample, settings, on_epoch, device)
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _train(
-    model: ElasticViT,
-    splits: Splits,
-    largest: Subnet,
-    smallest: Subnet,
-    sample: Sampler,
-    settings: TrainSettings,
-    on_epoch: OnEpoch | None,
-    device: str,
-) -> None:
+    """Train ``model`` in place on ``device``; deterministic for a seed on one machine, device
+    and thread count (run it inside :func:`torch_threads` and :func:`seeded`)."""
     rng = np.random.default_rng(settings.seed)
     x = torch.from_numpy(splits.x_train)
     y = torch.from_numpy(splits.y_train)
