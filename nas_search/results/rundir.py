@@ -73,6 +73,14 @@ def _claim(final: Path, definition: SpaceDefinition) -> None:
             raise ResultsError(
                 f"--out: {final} already holds a run; resume it with --resume {final}"
             )
+        for name in RUN_FILES:  # another run's files, or links planted where ours will go
+            if name not in (RUN_FILE, JOURNAL) and (
+                (final / name).exists() or (final / name).is_symlink()
+            ):
+                raise ResultsError(
+                    f"--out: {final} already holds {name}; choose a directory without "
+                    "another run's files"
+                )
         journal = final / JOURNAL
         if journal.is_symlink() or (journal.exists() and journal.stat().st_size):
             raise ResultsError(

@@ -105,3 +105,14 @@ def test_out_naming_a_file_is_an_error(write_space, tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(ResultsError, match="afile is a file, not a directory"):
         create_run(load_space_file(write_space()), tmp_path / "afile")
+
+
+def test_a_new_run_refuses_a_directory_with_planted_links(write_space, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "predictors").symlink_to(outside)
+    with pytest.raises(ResultsError, match="already holds predictors"):
+        create_run(load_space_file(write_space()), out)
+    assert not (out / RUN_FILE).exists() and not list(outside.iterdir())
