@@ -14,6 +14,7 @@ import pandas as pd
 
 from nas_search.config import ObjectiveSpec, SpaceDefinition
 from nas_search.errors import ResultsError
+from nas_search.records import EvaluationRecord, parse_record
 from nas_search.results.journal import write_atomic
 from nas_search.results.pareto import (
     hypervolume,
@@ -53,17 +54,15 @@ def results_frame(
 ) -> pd.DataFrame:
     """One row per real evaluation, by id (the order proposed; parallel workers may finish
     them in another order)."""
-    evaluations = sorted(
-        (r for r in records if r.get("type") == "evaluation"), key=lambda r: int(r["id"])
-    )
+    parsed = (parse_record(r) for r in records)
+    evaluations = sorted((r for r in parsed if isinstance(r, EvaluationRecord)), key=lambda r: r.id)
     params = [p.name for p in definition.space.parameters]
     metrics = list(
         dict.fromkeys(
-            [o.name for o in definition.objectives]
-            + [m for r in evaluations for m in (r.get("metrics") or {})]
+            [o.name for o in definition.objectives] + [m for r in evaluations for m in r.metrics]
         )
     )
-    predicted = list(dict.fromkeys(m for r in evaluations for m in (r.get("predicted") or {})))
+    predicted = list(dict.fromkeys(m for r in evaluations for m in (r.predicted or {})))
     columns = (
         ["id", "iteration", "hash"]
         + params
@@ -73,17 +72,14 @@ def results_frame(
     )
     rows = []
     for r in evaluations:
-        row: dict[str, Any] = {"id": r["id"], "iteration": r["iteration"], "hash": r["hash"]}
-        row.update({p: _cell(r["config"].get(p)) for p in params})
-        row.update({m: (r.get("metrics") or {}).get(m, np.nan) for m in metrics})
+        row: dict[str, Any] = {"id": r.id, "iteration": r.iteration, "hash": r.hash}
+        row.update({p: _cell(r.config.get(p)) for p in params})
+        row.update({m: r.metrics.get(m, np.nan) for m in metrics})
         for m in predicted:
-            row[f"predicted_{m}"] = (r.get("predicted") or {}).get(m, np.nan)
-            row[f"uncertainty_{m}"] = (r.get("uncertainty") or {}).get(m, np.nan)
+            row[f"predicted_{m}"] = (r.predicted or {}).get(m, np.nan)
+            row[f"uncertainty_{m}"] = (r.uncertainty or {}).get(m, np.nan)
         row.update(
-            status=r["status"],
-            error=r.get("error") or "",
-            seconds=r.get("seconds"),
-            timestamp=r.get("timestamp"),
+            status=str(r.status), error=r.error or "", seconds=r.seconds, timestamp=r.timestamp
         )
         rows.append(row)
     return pd.DataFrame(rows, columns=columns)

@@ -20,7 +20,7 @@ from nas_search.config import SpaceDefinition
 from nas_search.encoding import encode
 from nas_search.errors import EvaluationFailed, SearchStopped
 from nas_search.evaluation import Evaluator, Measurement
-from nas_search.records import AttemptRecord, BatchRecord, Status
+from nas_search.records import AttemptRecord, BatchRecord, Status, parse_record
 from nas_search.results.journal import JOURNAL, Journal
 from nas_search.results.tables import ParetoReport, write_run_tables
 from nas_search.search.history import Evaluation, History, Proposal
@@ -59,9 +59,8 @@ class Session:
         except BaseException:
             self.journal.close()
             raise
-        states: list[dict[str, Any]] = [
-            r["state"] for r in self.journal.records if r.get("type") == "batch" and r.get("state")
-        ]
+        batches = [parse_record(r) for r in self.journal.records]
+        states = [b.state for b in batches if isinstance(b, BatchRecord) and b.state]
         if states:
             self.tactic.restore(states[-1])
         self.lookahead = self._lag = lookahead
