@@ -175,7 +175,11 @@ class Search:
             evaluator = _NoEvaluator()
         self._evaluator = evaluator
         self._required = [o.name for o in definition.objectives]
-        self._session = Session(definition, evaluator, run_dir, lookahead=1)
+        try:
+            self._session = Session(definition, evaluator, run_dir, lookahead=1)
+        except BaseException:
+            evaluator.close()
+            raise
 
     # the loop ------------------------------------------------------------------------------
     def ask(self) -> list[Trial]:
@@ -225,7 +229,10 @@ class Search:
         """Measure with ``function(config) -> metrics`` in this process until the budget is
         spent; an exception, or metrics that are not real numbers, fail that trial."""
         while not self.done:
-            for trial in self.pending or self.ask():
+            trials = self.pending or self.ask()
+            if not trials:  # a tactic that waits with every result in: a bug, not a loop
+                raise RuntimeError("the search proposed nothing with nothing pending")
+            for trial in trials:
                 start = time.perf_counter()
                 try:
                     values = function(dict(trial.config))
@@ -268,8 +275,12 @@ class Search:
     def close(self) -> None:
         """Write the tables and release the run (another process may resume it then)."""
         try:
-            if read_journal(self.run_dir / JOURNAL)[0]:
-                self._session.finish() if self.done else self._session.write_tables()
+            if not read_journal(self.run_dir / JOURNAL)[0]:
+                pass  # nothing asked yet: no tables
+            elif self.done:
+                self._session.finish()
+            else:
+                self._session.write_tables()
         finally:
             self._session.close()
             self._evaluator.close()
