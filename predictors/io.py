@@ -16,7 +16,7 @@ import numpy as np
 
 from predictors.auto import AutoPredictor
 from predictors.ensemble import Ensemble
-from predictors.models import Regressor
+from predictors.models import KINDS, Regressor
 
 FORMAT = "nas-search/predictor-1"
 
@@ -58,9 +58,30 @@ def save(predictor: Any, X: np.ndarray, y: np.ndarray, directory: Path) -> None:
         model.estimator_.get_booster().save_model(str(directory / "xgboost.json"))
 
 
-def load(directory: Path) -> Any:
-    """A fitted predictor from ``directory`` (see :func:`save`)."""
-    directory = Path(directory)
+def load(path: Path) -> Any:
+    """Fitted predictors saved by :func:`save`: from a folder holding ``predictor.json``, that
+    predictor; from the folder a run writes (``predictors/``, one subfolder per objective) or
+    from the run directory itself, a dict of objective -> predictor."""
+    path = Path(path)
+    if not (path / "predictor.json").exists() and (path / "predictors").is_dir():
+        path = path / "predictors"
+    if (path / "predictor.json").exists():
+        return _load_one(path)
+    found = {}
+    if path.is_dir():
+        found = {
+            d.name: _load_one(d)
+            for d in sorted(path.iterdir())
+            if d.is_dir() and (d / "predictor.json").is_file()
+        }
+    if not found:
+        raise FileNotFoundError(f"{path}: no saved predictor (predictor.json) in it or below")
+    return found
+
+
+def _load_one(directory: Path) -> Any:
+    """One predictor. The file only names built-in models: a data file never chooses which
+    code is imported (a run's ``sklearn:`` predictor is not rebuilt from it)."""
     info = json.loads((directory / "predictor.json").read_text())
     if info.get("format") != FORMAT:
         raise ValueError(f"{directory}: not a saved predictor (format {info.get('format')!r})")
@@ -68,6 +89,11 @@ def load(directory: Path) -> Any:
         X, y = data["X"], data["y"]
     seed = info["random_state"]
     kind = info["class"]
+    named = [info.get("kind")] if kind == "Regressor" else list(info.get("kinds") or [])
+    named += [c for c in info.get("candidates") or [] if c != "ensemble"]
+    unknown = [k for k in named if k not in KINDS]
+    if unknown:
+        raise ValueError(f"{directory}: names a model that is not built in ({unknown[0]!r})")
     if kind == "Regressor":
         predictor: Any = Regressor(info["kind"], seed, target=info["target"])
     elif kind == "Ensemble":

@@ -97,6 +97,10 @@ def test_linas_run_saves_predictors_and_predicted_front(cli, nb201_run):
 
     model = load(nb201_run / "predictors" / "test_acc")
     assert model.choice_ in ("ridge", "gp", "extra_trees", "xgboost")
+    for path in (nb201_run, nb201_run / "predictors"):  # what the README says works
+        models = load(path)
+        assert sorted(models) == ["lat_pixel3_ms", "test_acc"]
+        assert models["test_acc"].choice_ == model.choice_
     assert (nb201_run / "predicted_pareto.csv").read_text().startswith("op0,op1")
 
 

@@ -150,3 +150,20 @@ def test_any_scikit_learn_regressor_plugs_in():
     assert mean.shape == (40,) and np.all(std == 0)
     with pytest.raises(ValueError, match="cannot import regressor"):
         make_predictor("sklearn:sklearn.nothing.Here", 0).fit(X, y)
+
+
+def test_a_saved_predictor_never_chooses_code_to_import(tmp_path):
+    """A predictor.json is data: it may name built-in models only."""
+    import json
+
+    from predictors import load, save
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 2)), rng.normal(size=12)
+    save(Regressor("ridge", 0).fit(X, y), X, y, tmp_path / "p")
+    info = json.loads((tmp_path / "p" / "predictor.json").read_text())
+    (tmp_path / "p" / "predictor.json").write_text(
+        json.dumps({**info, "kind": "sklearn:os.getcwd"})
+    )
+    with pytest.raises(ValueError, match="names a model that is not built in"):
+        load(tmp_path / "p")
