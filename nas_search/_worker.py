@@ -16,6 +16,8 @@ def main(conn: Any, parent: int, job: bytes) -> None:
     die_with_parent(parent)
     import pickle
 
+    # ``job`` was pickled by the parent that started this process (multiprocessing pickles
+    # every argument anyway): it is never read from a file
     target, args = pickle.loads(job)
     target(conn, *args)
 

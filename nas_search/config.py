@@ -36,7 +36,7 @@ from nas_search.settings import (
     SearchSettings,
 )
 from nas_search.space import Parameter, SearchSpace
-from nas_search.yamlfile import parse_yaml
+from nas_search.yamlfile import read_yaml
 
 PARAMETER_KINDS = ("categorical", "ordinal", "integer", "fixed")
 #: integers in a space file stay within what numpy's int64 genes and arithmetic can hold
@@ -255,21 +255,6 @@ def space_fingerprint(file: SpaceFile) -> str:
 
 
 # loading ------------------------------------------------------------------------------------
-def read_yaml(path: Path, source: str | None = None) -> Any:
-    source = source or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpaceError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise SpaceError(f"{source}: is a directory, not a space file") from None
-    except UnicodeDecodeError:
-        raise SpaceError(f"{source}: not a text file (it is not UTF-8)") from None
-    except OSError as exc:
-        raise SpaceError(f"{source}: cannot be read ({exc.strerror})") from None
-    return parse_yaml(text, source)
-
-
 def _as_identifier(stem: str) -> str:
     """A file name made into a space name (what :data:`NAME_PATTERN` allows)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "-", stem).lstrip(".-")[:100] or "space"

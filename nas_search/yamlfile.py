@@ -3,6 +3,7 @@ twice refused, errors one line naming the source, line and column."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -77,3 +78,18 @@ def parse_yaml(text: str, source: str, error: type[UsageError] = SpaceError) -> 
         raise error(f"{source}: {at}invalid YAML ({problem})") from None
     except RecursionError:
         raise error(f"{source}: invalid YAML (nested too deeply)") from None
+
+
+def read_yaml(path: Path, source: str | None = None) -> Any:
+    source = source or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpaceError(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise SpaceError(f"{source}: is a directory, not a space file") from None
+    except UnicodeDecodeError:
+        raise SpaceError(f"{source}: not a text file (it is not UTF-8)") from None
+    except OSError as exc:
+        raise SpaceError(f"{source}: cannot be read ({exc.strerror})") from None
+    return parse_yaml(text, source)

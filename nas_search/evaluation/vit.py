@@ -246,7 +246,13 @@ class VitEvaluator(BaseEvaluator):
         import torch
 
         from nas_search.supernet.store import save_checkpoint
-        from nas_search.supernet.train import accuracy, seeded, torch_threads, train_supernet
+        from nas_search.supernet.train import (
+            accuracy,
+            seeded,
+            torch_threads,
+            train_device,
+            train_supernet,
+        )
         from nas_search.supernet.vit import ElasticViT
 
         if self.spec.data is None:
@@ -255,7 +261,7 @@ class VitEvaluator(BaseEvaluator):
         if epochs is not None:
             settings = settings.model_copy(update={"epochs": epochs})
         splits = self.splits
-        device = self._train_device(settings.device)
+        device = train_device(settings.device, f"{self.where}evaluator.train.device")
         with seeded(settings.seed):
             model = ElasticViT(self.shape)
         largest, smallest = space_extremes(self.definition, self.shape)
@@ -298,17 +304,6 @@ class VitEvaluator(BaseEvaluator):
         self._model = model
         self.checkpoint_path = out
         return report
-
-    def _train_device(self, asked: str) -> str:
-        import torch
-
-        if asked == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if asked.startswith("cuda") and not torch.cuda.is_available():
-            raise EvaluatorError(
-                f"{self.where}evaluator.train.device: CUDA is not available here, got {asked!r}"
-            )
-        return asked
 
     def prepare(self, on_epoch: OnEpoch | None = None, notice: Notice | None = None) -> None:
         """Load the weights (training and caching them first if needed) and the data."""

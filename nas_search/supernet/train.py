@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nas_search.errors import EvaluatorError
 from nas_search.supernet.arch import Subnet
 from nas_search.supernet.data import Splits
 from nas_search.supernet.settings import TrainSettings
@@ -58,6 +59,15 @@ def accuracy(
             labels = torch.from_numpy(y[start : start + 512]).to(device)
             correct += int((logits.argmax(1) == labels).sum())
     return 100.0 * correct / len(x)
+
+
+def train_device(asked: str, where: str) -> str:
+    """The device to train on: ``auto`` is the GPU when torch sees one, else the CPU."""
+    if asked == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if asked.startswith("cuda") and not torch.cuda.is_available():
+        raise EvaluatorError(f"{where}: CUDA is not available here, got {asked!r}")
+    return asked
 
 
 @contextmanager
