@@ -1,5 +1,5 @@
-"""Reading a CSV file given by the user (a results table, a lookup table) strictly: every
-problem is one line naming the file and the line, never the file's content."""
+"""Reading files the user names (space and run files, results and lookup tables) strictly:
+every problem is one line naming the file (and, in a CSV, the line), never its content."""
 
 from __future__ import annotations
 
@@ -15,19 +15,32 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def read_bytes(path: Path, label: str, error: type[UsageError], what: str = "file") -> bytes:
+    """The bytes of a file the user named; a problem is one line starting with ``label``."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise error(f"{label}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{label}: is a directory, not a {what}") from None
+    except OSError as exc:
+        raise error(f"{label}: cannot be read ({exc.strerror})") from None
+
+
+def read_text(path: Path, label: str, error: type[UsageError], what: str = "file") -> str:
+    """:func:`read_bytes` decoded as UTF-8 (anything else: "not a text file")."""
+    try:
+        return read_bytes(path, label, error, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{label}: not a text file (it is not UTF-8)") from None
+
+
 def read_csv(path: Path, label: str, error: type[UsageError]) -> pd.DataFrame:
     """``path`` (plain or ``.gz``) as a DataFrame. ``label`` starts each message (the file, or
     the field that named it); ``error`` is the error class raised."""
     import pandas as pd
 
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise error(f"{label}: no such file") from None
-    except IsADirectoryError:
-        raise error(f"{label}: is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise error(f"{label}: cannot be read ({exc.strerror})") from None
+    data = read_bytes(path, label, error, "CSV file")
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from nas_search.csvfile import read_text
 from nas_search.errors import SpaceError, UsageError
 
 #: nodes a YAML document may expand to, aliases counted as the copies they stand for
@@ -82,14 +83,4 @@ def parse_yaml(text: str, source: str, error: type[UsageError] = SpaceError) -> 
 
 def read_yaml(path: Path, source: str | None = None) -> Any:
     source = source or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpaceError(f"{source}: no such file") from None
-    except IsADirectoryError:
-        raise SpaceError(f"{source}: is a directory, not a space file") from None
-    except UnicodeDecodeError:
-        raise SpaceError(f"{source}: not a text file (it is not UTF-8)") from None
-    except OSError as exc:
-        raise SpaceError(f"{source}: cannot be read ({exc.strerror})") from None
-    return parse_yaml(text, source)
+    return parse_yaml(read_text(path, source, SpaceError, "space file"), source)

@@ -16,6 +16,7 @@ import yaml
 
 from nas_search._version import __version__
 from nas_search.config import SpaceDefinition, load_space_dict
+from nas_search.csvfile import read_text
 from nas_search.errors import ResultsError
 from nas_search.results.journal import JOURNAL, Journal, fsync_dir, write_atomic
 from nas_search.yamlfile import NoAliasDumper, parse_yaml
@@ -164,12 +165,7 @@ def read_run_file(run_dir: Path) -> dict[str, Any]:
     refuse_links(run_dir)
     if not path.is_file():
         raise ResultsError(f"{run_dir}: not a nas-search run directory (no {RUN_FILE})")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ResultsError(f"{path}: not a text file (it is not UTF-8)") from None
-    except OSError as exc:
-        raise ResultsError(f"{path}: cannot be read ({exc.strerror})") from None
+    text = read_text(path, str(path), ResultsError, "run file")
     info = parse_yaml(text, str(path), ResultsError)
     if not isinstance(info, dict) or not isinstance(info.get("space"), dict):
         raise ResultsError(f"{path}: has no 'space' section")
