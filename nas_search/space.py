@@ -38,6 +38,13 @@ class Parameter:
     def is_fixed(self) -> bool:
         return self.domain is None
 
+    @property
+    def values(self) -> list[Any]:
+        """Every value the parameter can take (per layer: every value of one layer)."""
+        if self.domain is None:
+            return list(self.value) if isinstance(self.value, list) else [self.value]
+        return list(self.domain.values)
+
 
 @dataclass(frozen=True)
 class Constraint:

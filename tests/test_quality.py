@@ -30,7 +30,19 @@ def test_static_check(command):
 def test_import_stays_light():
     code = (
         "import sys, nas_search, nas_search.space, nas_search.encoding, nas_search.config;"
-        "heavy = {'pandas', 'torch', 'xgboost', 'sklearn', 'pymoo', 'matplotlib', 'typer'};"
+        "heavy = {'pandas', 'torch', 'xgboost', 'sklearn', 'pymoo', 'matplotlib', 'typer',"
+        " 'transformers', 'safetensors', 'onnx', 'onnxruntime'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_building_an_evaluator_stays_light():
+    """Building the evaluators (what validate and a run's start do) loads no model library."""
+    code = (
+        "import sys, nas_search.evaluation;"
+        "heavy = {'torch', 'transformers', 'safetensors', 'onnx', 'onnxruntime', 'xgboost'};"
         "print(sorted(heavy & set(sys.modules)))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

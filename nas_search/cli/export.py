@@ -1,7 +1,13 @@
-"""``nas-search export``: a candidate as a standalone torch module with its sliced weights."""
+"""``nas-search export``: a candidate as a standalone model with its sliced weights.
+
+``vit``: a ``.pt`` of ``{format, shape, subnet, state_dict}``. ``transformer``: a folder with
+``model.onnx`` (onnxruntime runs it with no nas-search code), ``model.safetensors`` and
+``config.json`` (:class:`nas_search.supernet.encoder.Encoder` loads them) and the tokenizer.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -9,48 +15,77 @@ import typer
 from nas_search.candidate import read_candidate
 from nas_search.cli.app import app
 from nas_search.cli.output import stdout
-from nas_search.cli.supernet import vit_evaluator
+from nas_search.cli.supernet import supernet_evaluator
 from nas_search.cli.validate import exact_or_invalid, given_space, space_of
 from nas_search.encoding import validate_config
 from nas_search.errors import CandidateError, EvaluatorError
+from nas_search.evaluation.transformer import TransformerEvaluator
 
 
 @app.command()
 def export(
     candidate: Path = typer.Argument(..., help="A candidate.json file."),
-    out: Path = typer.Option(..., "--out", "-o", help="The .pt file to write."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="The .pt file (vit) or the folder (transformer) to write."
+    ),
     space: str | None = typer.Option(
         None,
         help="Space file, shipped name or run directory (default: the run directory holding "
         "the candidate, else the shipped space of its name).",
     ),
 ) -> None:
-    """Write ``{format, shape, subnet, state_dict}`` for ``torch.load(weights_only=True)``;
-    ``nas_search.supernet.vit.ViT.from_export`` rebuilds the module."""
-    import torch
-
-    from nas_search.supernet.vit import extract
-
+    """Write the candidate's sub-network with its weights, to deploy without nas-search
+    (transformer: ONNX, checked against the sliced forward pass) or to load in torch."""
     cand = read_candidate(candidate)
     definition, _ = space_of(candidate, cand, given_space(space) if space else None)
-    evaluator = vit_evaluator(definition)
+    evaluator = supernet_evaluator(definition)
     vector, problems = validate_config(definition.space, cand.config, exact_or_invalid(evaluator))
     if problems or vector is None:
         raise CandidateError(f"{candidate}: invalid for space {definition.name!r}: {problems[0]}")
     weights = evaluator.weights_path()
-    if weights is None or not weights.is_file():
-        hint = (
-            f"nas-search supernet train --space {definition.path or definition.name}"
-            if evaluator.spec.train is not None
-            else "set evaluator.checkpoint"
-        )
+    if weights is not None and not weights.is_file():
+        command = "finetune" if isinstance(evaluator, TransformerEvaluator) else "train"
+        hint = f"nas-search supernet {command} --space {definition.path or definition.name}"
+        if evaluator.spec.checkpoint is not None:
+            hint = f"no such file {str(weights)!r}"
         raise EvaluatorError(
             f"{definition.source}: evaluator.checkpoint: no trained super-network yet ({hint})"
         )
+    if weights is None and not isinstance(evaluator, TransformerEvaluator):
+        raise EvaluatorError(
+            f"{definition.source}: evaluator.checkpoint: no trained super-network (set "
+            "evaluator.checkpoint or add evaluator.train)"
+        )
     evaluator.prepare()
     config = definition.space.decode(vector)
-    model = extract(evaluator.model, evaluator.subnet(config))
+    record = cand.model_dump(exclude_none=True)
+    if isinstance(evaluator, TransformerEvaluator):
+        from nas_search.supernet.deploy import export as export_folder
+        from nas_search.supernet.encoder import extract
+
+        model = extract(evaluator.model.cpu(), evaluator.subnet(config))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "candidate.json").write_text(json.dumps(record, indent=2) + "\n")
+        report = export_folder(
+            model,
+            out,
+            evaluator.example_inputs(2),
+            evaluator.model_dir if evaluator.shape.text else None,
+            {"candidate": record},
+        )
+        n = sum(p.numel() for p in model.parameters())
+        source = weights or evaluator.model_dir
+        stdout.print(
+            f"Wrote {out}/ ({', '.join(report['files'])}): {n:,} parameters, from {source}; "
+            f"onnxruntime matches torch within {report['max_abs_diff']:.1e}"
+        )
+        return
+    import torch
+
+    from nas_search.supernet.vit import extract as extract_vit
+
+    vit = extract_vit(evaluator.model, evaluator.subnet(config))
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({**model.export(), "candidate": cand.model_dump(exclude_none=True)}, out)
-    n = sum(p.numel() for p in model.parameters())
+    torch.save({**vit.export(), "candidate": record}, out)
+    n = sum(p.numel() for p in vit.parameters())
     stdout.print(f"Wrote {out}: {n:,} parameters, from {weights}")

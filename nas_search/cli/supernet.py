@@ -8,24 +8,44 @@ import typer
 
 from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
-from nas_search.cli.output import stdout
+from nas_search.cli.output import stderr, stdout
 from nas_search.cli.prepare import epoch_progress
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluatorError, UsageError
 from nas_search.evaluation import build_evaluator
+from nas_search.evaluation.transformer import TransformerEvaluator
 from nas_search.evaluation.vit import VitEvaluator
 
-supernet_app = typer.Typer(help="Train the super-network of a space.", no_args_is_help=True)
+supernet_app = typer.Typer(
+    help="Train (vit) or fine-tune (transformer) the super-network of a space.",
+    no_args_is_help=True,
+)
 app.add_typer(supernet_app, name="supernet")
+Elastic = VitEvaluator | TransformerEvaluator
+
+
+def supernet_evaluator(definition: SpaceDefinition, *kinds: type[Elastic]) -> Elastic:
+    """The space's evaluator, where it is one of ``kinds`` (default: any with a super-network)."""
+    kinds = kinds or (VitEvaluator, TransformerEvaluator)
+    evaluator = build_evaluator(definition)
+    if not isinstance(evaluator, kinds):
+        names = {VitEvaluator: "vit", TransformerEvaluator: "transformer"}
+        wanted = " or ".join(repr(names[k]) for k in kinds)
+        hint = {
+            VitEvaluator: " (nas-search supernet train is for it)",
+            TransformerEvaluator: " (nas-search supernet finetune is for it)",
+        }
+        raise EvaluatorError(
+            f"{definition.source}: evaluator.type: needs {wanted}, got "
+            f"{getattr(definition.file.evaluator, 'type', None)!r}"
+            f"{hint.get(type(evaluator), ' (it has no super-network)')}"
+        )
+    return evaluator
 
 
 def vit_evaluator(definition: SpaceDefinition) -> VitEvaluator:
-    evaluator = build_evaluator(definition)
-    if not isinstance(evaluator, VitEvaluator):
-        raise EvaluatorError(
-            f"{definition.source}: evaluator.type: has no super-network, "
-            f"got {getattr(definition.file.evaluator, 'type', None)!r} (needs 'vit')"
-        )
+    evaluator = supernet_evaluator(definition, VitEvaluator)
+    assert isinstance(evaluator, VitEvaluator)
     return evaluator
 
 
@@ -65,5 +85,48 @@ def train(
         f"Trained in {report['seconds']} s; validation accuracy "
         f"{report['largest_val_acc']:.2f}% (largest), {report['smallest_val_acc']:.2f}% "
         f"(smallest); test accuracy {report['largest_test_acc']:.2f}% (largest)"
+    )
+    stdout.print(f"Checkpoint: {target}")
+
+
+@supernet_app.command("finetune")
+def finetune(
+    space: str = typer.Option(
+        ..., "--space", "-s", help="Space file (evaluator.type: transformer)."
+    ),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Checkpoint to write (default: evaluator.checkpoint or the cache).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Fine-tune even if the checkpoint exists."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Make a pretrained model elastic while fine-tuning it on the space's task (InstaTune:
+    the full model and random sub-networks each step, distilled from the full model) and
+    write the checkpoint atomically. ``run`` uses it without fine-tuning again."""
+    definition = load_space(space)
+    evaluator = supernet_evaluator(definition, TransformerEvaluator)
+    assert isinstance(evaluator, TransformerEvaluator)
+    if evaluator.spec.data is None:
+        raise EvaluatorError(
+            f"{definition.source}: evaluator.data: fine-tuning needs data, got null"
+        )
+    target = out or evaluator.weights_path()
+    if target is None:
+        raise UsageError(
+            "--out: the space has neither evaluator.finetune nor evaluator.checkpoint; "
+            "say where to write the checkpoint"
+        )
+    if target.exists() and not force:
+        stdout.print(f"{target} exists; --force fine-tunes again")
+        return
+    with epoch_progress("fine-tuning", quiet) as on_epoch:
+        report = evaluator.finetune(target, on_epoch, None if quiet else stderr.print)
+    stdout.print(
+        f"Fine-tuned in {report['seconds']} s; validation accuracy "
+        f"{report['largest_val_acc']:.2f}% (full model), {report['smallest_val_acc']:.2f}% "
+        f"(smallest); test accuracy {report['largest_test_acc']:.2f}% (full model)"
     )
     stdout.print(f"Checkpoint: {target}")

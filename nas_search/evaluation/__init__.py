@@ -22,6 +22,7 @@ from nas_search.evaluation.command import CommandEvaluator, CommandSpec
 from nas_search.evaluation.loading import load_function
 from nas_search.evaluation.spec import EvaluatorSpec
 from nas_search.evaluation.table import TableEvaluator, TableSpec
+from nas_search.evaluation.transformer import TransformerEvaluator, TransformerSpec
 from nas_search.evaluation.vit import VitEvaluator, VitSpec
 
 __all__ = [
@@ -181,3 +182,13 @@ def _table(spec: Any, definition: SpaceDefinition) -> Evaluator:
 )
 def _vit(spec: Any, definition: SpaceDefinition) -> Evaluator:
     return VitEvaluator(spec, definition, f"{definition.source}: ")
+
+
+@register_evaluator(
+    "transformer",
+    TransformerSpec,
+    "sub-networks of your pretrained Hugging Face BERT, RoBERTa or ViT (InstaTune)",
+    user_code=False,
+)
+def _transformer(spec: Any, definition: SpaceDefinition) -> Evaluator:
+    return TransformerEvaluator(spec, definition, f"{definition.source}: ")

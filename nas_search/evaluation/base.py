@@ -58,6 +58,8 @@ class BaseEvaluator:
     #: True where :meth:`evaluate` runs the user's code in this process (``isolation: auto``
     #: then measures in a worker process, so that the code cannot end the run)
     runs_user_code = False
+    #: configs every run measures first, after ``search.enqueue`` (say, the full model)
+    baselines: Sequence[dict[str, Any]] = ()
 
     def __init__(
         self,

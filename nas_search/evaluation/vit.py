@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluationFailed, EvaluatorError
 from nas_search.evaluation.base import BaseEvaluator
+from nas_search.evaluation.elastic import check_dimensions, config_sampler, extreme_configs
 from nas_search.evaluation.spec import EvaluatorSpec
-from nas_search.space import Parameter
 from nas_search.supernet.arch import (
     ELASTIC,
     Subnet,
@@ -87,65 +87,16 @@ def shape_of(spec: VitSpec) -> SupernetShape:
     return SupernetShape(**spec.supernet.model_dump())
 
 
-def _check_space(definition: SpaceDefinition, shape: SupernetShape, where: str) -> None:
-    """Every value the space can take must fit the super-network."""
-    limits = {name: getattr(shape, name) for name in ELASTIC}
-    for p in definition.space.parameters:
-        at = f"{where}parameters.{p.name}: "
-        if p.name not in limits:
-            raise EvaluatorError(
-                f"{at}the vit evaluator has no such dimension (it reads {', '.join(ELASTIC)})"
-            )
-        if p.per_layer is not None and p.per_layer != "depth":
-            raise EvaluatorError(f"{at}per_layer must be 'depth', got {p.per_layer!r}")
-        limit = limits[p.name]
-        for v in _values(p):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-                raise EvaluatorError(f"{at}must be positive numbers, got {v!r}")
-            if v > limit:
-                raise EvaluatorError(
-                    f"{at}{v!r} exceeds the super-network's maximum "
-                    f"(evaluator.supernet.{p.name}: {limit!r})"
-                )
-            if p.name != "mlp_ratio" and not float(v).is_integer():
-                raise EvaluatorError(f"{at}must be whole numbers, got {v!r}")
-
-
-def _values(p: Parameter) -> list[Any]:
-    if p.domain is None:
-        return list(p.value) if isinstance(p.value, list) else [p.value]
-    return list(p.domain.values)
-
-
 def space_extremes(definition: SpaceDefinition, shape: SupernetShape) -> tuple[Subnet, Subnet]:
     """The largest and the smallest sub-network of the space (the sandwich rule's ends)."""
-
-    def pick(choose: Callable[[list[Any]], Any]) -> Subnet:
-        config = {p.name: choose(_values(p)) for p in definition.space.parameters}
-        return subnet_of(config, shape)
-
-    return pick(max), pick(min)
+    largest, smallest = extreme_configs(definition, "depth", shape.depth)
+    return subnet_of(largest, shape), subnet_of(smallest, shape)
 
 
 def space_sampler(definition: SpaceDefinition, shape: SupernetShape) -> Callable[[Any], Subnet]:
     """Uniform over each dimension's values (and over each block's), for training."""
-    params = definition.space.params
-
-    def sample(rng: Any) -> Subnet:
-        config: dict[str, Any] = {}
-        depth_values = _values(params["depth"]) if "depth" in params else [shape.depth]
-        depth = int(depth_values[rng.integers(len(depth_values))])
-        config["depth"] = depth
-        for name in ("embed_dim", "num_heads", "mlp_ratio"):
-            if name not in params:
-                continue
-            values = _values(params[name])
-            count = depth if params[name].per_layer else 1
-            picked = [values[int(k)] for k in rng.integers(len(values), size=count)]
-            config[name] = picked if params[name].per_layer else picked[0]
-        return subnet_of(config, shape)
-
-    return sample
+    sample = config_sampler(definition, "depth", shape.depth)
+    return lambda rng: subnet_of(sample(rng), shape)
 
 
 class VitEvaluator(BaseEvaluator):
@@ -154,7 +105,8 @@ class VitEvaluator(BaseEvaluator):
     def __init__(self, spec: VitSpec, definition: SpaceDefinition, where: str) -> None:
         self.spec, self.definition, self.where = spec, definition, where
         self.shape = shape_of(spec)
-        _check_space(definition, self.shape, where)
+        limits = {n: (getattr(self.shape, n), f"evaluator.supernet.{n}") for n in ELASTIC}
+        check_dimensions(definition, limits, "depth", where, "vit", fractional=("mlp_ratio",))
         trained = spec.checkpoint is not None or spec.train is not None
         available = list(LATENCY) + list(EXACT)
         if spec.data is not None and trained:

@@ -49,6 +49,9 @@ class Session:
     ) -> None:
         self.definition, self.run_dir = definition, Path(run_dir)
         self.settings = definition.settings
+        #: measured first: the run's ``search.enqueue``, then the evaluator's own baselines
+        #: (the ``transformer`` evaluator's full model)
+        self.first = [*self.settings.enqueue, *getattr(evaluator, "baselines", ())]
         self.critical = critical
         self.journal = Journal(self.run_dir / JOURNAL)
         try:
@@ -108,11 +111,11 @@ class Session:
         return batches
 
     def _enqueued(self, history: History) -> list[Proposal] | None:
-        """The configs of ``search.enqueue`` not yet proposed, as one batch (before the
-        tactic's own; one that violates a constraint on exact metrics is left out, like any
-        infeasible sub-network); None when there are none."""
+        """The configs of ``search.enqueue`` and the evaluator's baselines not yet proposed,
+        as one batch (before the tactic's own; one that violates a constraint on exact metrics
+        is left out, like any infeasible sub-network); None when there are none."""
         space, fresh, keys = self.definition.space, [], set()
-        for config in self.settings.enqueue:
+        for config in self.first:
             vector = encode(space, config)
             key = vector.tobytes()
             if not history.is_seen(vector) and key not in keys:

@@ -73,6 +73,31 @@ def _arrays(path: Path, field: str) -> tuple[np.ndarray, np.ndarray]:
     return x.astype(np.float32), y.astype(np.int64)
 
 
+def split_indices(
+    y: np.ndarray, *, seed: int, validation: float, test: float, field: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices of train / validation / test, split once by ``seed`` (stratified by label
+    where every label has 3 samples or more)."""
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 3 else None
+    rows = np.arange(len(y))
+    try:
+        rest, held_out = train_test_split(
+            rows, test_size=test, random_state=seed, stratify=stratify
+        )
+        train, val = train_test_split(
+            rest,
+            test_size=validation / (1 - test),
+            random_state=seed,
+            stratify=y[rest] if stratify is not None else None,
+        )
+    except ValueError as exc:
+        raise EvaluatorError(f"{field}: {len(y)} samples cannot be split ({exc})") from None
+    return train, val, held_out
+
+
 def load_splits(
     source: str, base_dir: Path, *, seed: int, validation: float, test: float, field: str
 ) -> Splits:
@@ -80,28 +105,16 @@ def load_splits(
 
     Images are standardized per channel with the training split's mean and deviation.
     """
-    from sklearn.model_selection import train_test_split
-
     if source == DIGITS:
         x, y = _digits()
     else:
         path = Path(source)
         x, y = _arrays(path if path.is_absolute() else base_dir / path, field)
-    counts = np.bincount(y)
-    stratify = y if counts[counts > 0].min() >= 3 else None
-    try:
-        x_rest, x_test, y_rest, y_test = train_test_split(
-            x, y, test_size=test, random_state=seed, stratify=stratify
-        )
-        x_train, x_val, y_train, y_val = train_test_split(
-            x_rest,
-            y_rest,
-            test_size=validation / (1 - test),
-            random_state=seed,
-            stratify=y_rest if stratify is not None else None,
-        )
-    except ValueError as exc:
-        raise EvaluatorError(f"{field}: {len(x)} samples cannot be split ({exc})") from None
+    train, val, held_out = split_indices(
+        y, seed=seed, validation=validation, test=test, field=field
+    )
+    x_train, y_train, x_val, y_val = x[train], y[train], x[val], y[val]
+    x_test, y_test = x[held_out], y[held_out]
     mean = x_train.mean(axis=(0, 2, 3), keepdims=True)
     std = x_train.std(axis=(0, 2, 3), keepdims=True) + 1e-6
     h = hashlib.sha256()

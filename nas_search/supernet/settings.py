@@ -55,3 +55,42 @@ class LatencySettings(_Closed):
     min_sample_ms: Annotated[float, Field(gt=0)] = Field(
         default=10.0, description="each timed sample repeats the call until it lasts this long"
     )
+
+
+class FinetuneSettings(_Closed):
+    """InstaTune: each step the full model learns from the labels, and random sub-networks
+    (with the smallest: ``sandwich``) from its logits (KL divergence at ``temperature``)."""
+
+    epochs: Positive = 3
+    batch_size: Positive = 32
+    accumulate: Positive = Field(default=1, description="batches per optimizer step")
+    lr: Annotated[float, Field(gt=0)] = 5e-5
+    weight_decay: Annotated[float, Field(ge=0)] = 0.01
+    warmup: Annotated[float, Field(ge=0, lt=1)] = Field(
+        default=0.1, description="share of the steps over which the learning rate rises"
+    )
+    elastic: bool = Field(
+        default=True, description="false: plain fine-tuning of the full model (a baseline)"
+    )
+    random_subnets: Annotated[StrictInt, Field(ge=0)] = Field(
+        default=1, description="random sub-networks per step besides the full model"
+    )
+    sandwich: bool = Field(default=True, description="also the smallest sub-network each step")
+    temperature: Annotated[float, Field(gt=0)] = 2.0
+    importance: bool = Field(
+        default=True,
+        description="rank heads and feed-forward units by importance on the training data "
+        "first, so that sub-networks keep the most important ones (DynaBERT)",
+    )
+    importance_batches: Positive = 8
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    threads: Positive = Field(default=1, description="torch CPU threads while fine-tuning")
+    device: Annotated[StrictStr, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")] = Field(
+        default="auto", description="auto: the GPU when torch sees one, else the CPU"
+    )
+
+
+class EncoderLatencySettings(LatencySettings):
+    sequence_length: Positive = Field(
+        default=128, description="tokens per input (text models) while timing and for macs_m"
+    )

@@ -113,7 +113,7 @@ def test_validate_rejects_values_beyond_the_supernet(cli, tiny_space, tmp_path):
 def test_supernet_train_needs_a_vit_space(cli):
     result = cli("supernet", "train", "--space", "nb201")
     assert result.exit_code == 2
-    assert "evaluator.type: has no super-network, got 'table' (needs 'vit')" in result.output
+    assert "evaluator.type: needs 'vit', got 'table' (it has no super-network)" in result.output
 
 
 def test_shipped_vit_spaces_fit_their_supernets():

@@ -53,7 +53,38 @@ def _vit(write_space, tmp_path):
     return load_space_file(write_space(TINY_VIT, "tiny.yaml")), config
 
 
-SAMPLES = {"python": _python, "command": _command, "table": _table, "vit": _vit}
+def _transformer(write_space, tmp_path):
+    from tests.supernet.tiny_models import sentiment_rows, tiny_text_model, write_jsonl
+
+    tiny_text_model(tmp_path / "bert")
+    write_jsonl(tmp_path / "train.jsonl", sentiment_rows(60))
+    text = """
+    name: tinybert
+    parameters:
+      num_layers: {type: integer, low: 1, high: 2}
+      num_heads: {type: ordinal, choices: [1, 4], per_layer: num_layers}
+      intermediate_size: {type: ordinal, choices: [16, 64], per_layer: num_layers}
+    objectives:
+      - {name: accuracy, direction: maximize}
+      - {name: latency_ms, direction: minimize}
+    evaluator:
+      type: transformer
+      model: bert
+      data: {source: train.jsonl, max_length: 12}
+      finetune: {epochs: 1, batch_size: 16, importance_batches: 1}
+      latency: {sequence_length: 12, max_seconds: 0.1, min_repeats: 3}
+    """
+    config = {"num_layers": 1, "num_heads": [1], "intermediate_size": [16]}
+    return load_space_file(write_space(text, "tinybert.yaml")), config
+
+
+SAMPLES = {
+    "python": _python,
+    "command": _command,
+    "table": _table,
+    "vit": _vit,
+    "transformer": _transformer,
+}
 
 
 @pytest.mark.parametrize("kind", sorted(list_evaluators()))

@@ -1,0 +1,413 @@
+"""The ``transformer`` evaluator: sub-networks of the user's own pretrained Hugging Face model
+(BERT, RoBERTa or ViT), made elastic while fine-tuned on their task (InstaTune).
+
+``evaluator.model`` names a local ``save_pretrained`` folder. Construction reads only its
+``config.json`` and checks the space against it; :meth:`TransformerEvaluator.prepare` loads
+the fine-tuned weights (fine-tuning and caching them first if needed). Each evaluation
+measures a sub-network's validation accuracy with the inherited weights, its latency, and the
+exact ``params_m``, ``macs_m`` and ``size_mb``. Every run also measures the full model
+(:attr:`~TransformerEvaluator.baselines`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from nas_search.config import SpaceDefinition
+from nas_search.errors import EvaluationFailed, EvaluatorError
+from nas_search.evaluation.base import BaseEvaluator
+from nas_search.evaluation.elastic import check_dimensions, config_sampler, extreme_configs
+from nas_search.evaluation.spec import EvaluatorSpec
+from nas_search.supernet.encoder_arch import (
+    EncoderShape,
+    EncoderSubnet,
+    beyond_maxima,
+    exact_metrics,
+    subnet_of,
+)
+from nas_search.supernet.pretrained import model_dir, read_config, shape_of, weights_digest
+from nas_search.supernet.settings import (
+    RUNTIME_FIELDS,
+    EncoderLatencySettings,
+    FinetuneSettings,
+)
+
+EXACT = ("params_m", "macs_m", "size_mb")
+LATENCY = ("latency_ms", "latency_iqr_ms", "latency_unstable", "threads")
+ACCURACY = "accuracy"
+Positive = Annotated[StrictInt, Field(gt=0)]
+Notice = Callable[[str], None]
+
+
+class TaskDataSection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: StrictStr = Field(
+        description="text: a .csv or .jsonl file; images: an .npz with x, y (or 'digits')"
+    )
+    text: StrictStr = Field("text", description="the text column")
+    text_pair: StrictStr | None = Field(None, description="a second text column (pairs)")
+    label: StrictStr = Field("label", description="the label column: 0..num_labels-1 or names")
+    max_length: Positive = Field(128, description="tokens per text: longer ones are cut")
+    seed: Annotated[StrictInt, Field(ge=0)] = 0
+    validation: Annotated[float, Field(gt=0, lt=0.5)] = 0.2
+    test: Annotated[float, Field(gt=0, lt=0.5)] = 0.2
+
+
+class TransformerSpec(EvaluatorSpec):
+    type: Literal["transformer"]
+    model: StrictStr = Field(description="a local save_pretrained folder (never downloaded)")
+    num_labels: Positive | None = Field(
+        None, description="classes of the task (default: the model's own num_labels)"
+    )
+    data: TaskDataSection | None = Field(
+        None, description="the task's labelled data; without: latency and exact metrics only"
+    )
+    finetune: FinetuneSettings | None = Field(
+        None, description="fine-tune elastically on first use and cache the weights"
+    )
+    checkpoint: StrictStr | None = Field(
+        None, description="fine-tuned weights (nas-search supernet finetune writes them)"
+    )
+    latency: EncoderLatencySettings = Field(default_factory=EncoderLatencySettings)
+
+
+#: space parameter -> the config.json key that sets its maximum
+LIMITS = {
+    "num_layers": ("layers", "num_hidden_layers"),
+    "num_heads": ("heads", "num_attention_heads"),
+    "intermediate_size": ("intermediate", "intermediate_size"),
+}
+
+
+class TransformerEvaluator(BaseEvaluator):
+    computes_exact = True
+
+    def __init__(self, spec: TransformerSpec, definition: SpaceDefinition, where: str) -> None:
+        self.spec, self.definition, self.where = spec, definition, where
+        self.model_dir = model_dir(spec.model, definition.base_dir, f"{where}evaluator.model")
+        self.config = read_config(self.model_dir, f"{where}evaluator.model")
+        self.shape: EncoderShape = shape_of(self.config, spec.num_labels, f"{where}evaluator.model")
+        limits = {
+            name: (getattr(self.shape, attr), f"{self.model_dir.name}/config.json {key}")
+            for name, (attr, key) in LIMITS.items()
+        }
+        check_dimensions(definition, limits, "num_layers", where, "transformer")
+        if self.shape.text:
+            room = self.shape.positions - self.shape.position_offset
+            for field, length in (
+                ("latency.sequence_length", spec.latency.sequence_length),
+                ("data.max_length", spec.data.max_length if spec.data else 0),
+            ):
+                if length > room:
+                    raise EvaluatorError(
+                        f"{where}evaluator.{field}: the model takes at most {room} tokens "
+                        f"(max_position_embeddings), got {length}"
+                    )
+        available = ([ACCURACY] if spec.data is not None else []) + list(LATENCY) + list(EXACT)
+        wanted = list(spec.metrics if spec.metrics is not None else available)
+        wanted += [o.name for o in definition.objectives if o.name not in wanted]
+        for name in wanted:
+            if name == ACCURACY and spec.data is None:
+                raise EvaluatorError(
+                    f"{where}evaluator.data: accuracy needs the task's labelled data: add "
+                    "evaluator.data (a .csv or .jsonl of text and label, or an .npz of images)"
+                )
+            if name not in available:
+                raise EvaluatorError(
+                    f"{where}evaluator.metrics: {name!r} is not a metric of the transformer "
+                    f"evaluator (it gives: {', '.join(available)})"
+                )
+        exact = list(spec.exact) or list(EXACT)
+        for name in exact:
+            if name not in EXACT:
+                raise EvaluatorError(
+                    f"{where}evaluator.exact: {name!r} is not an exact metric of the "
+                    f"transformer evaluator (it computes: {', '.join(EXACT)})"
+                )
+        super().__init__([m for m in wanted if m not in exact], exact)
+        largest, _ = extreme_configs(definition, "num_layers", self.shape.layers)
+        #: configs every run measures first: the full fine-tuned model, as a baseline
+        self.baselines = [largest]
+        self._model: Any = None
+        self._inputs: Any = None
+        self.checkpoint_path: Path | None = None
+
+    # data and weights ---------------------------------------------------------------------
+    def _path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.definition.base_dir / path
+
+    @cached_property
+    def data(self) -> Any:
+        """The task's splits, loaded once and checked against the model."""
+        from nas_search.supernet.task_data import TextColumns, load_images, load_text
+
+        data = self.spec.data
+        field = f"{self.where}evaluator.data.source"
+        if data is None:
+            raise EvaluatorError(f"{field}: needed here, got none")
+        s = self.shape
+        if s.text:
+            names = self.config.get("label2id") or {
+                str(v): int(k) for k, v in (self.config.get("id2label") or {}).items()
+            }
+            return load_text(
+                self._path(data.source),
+                self.model_dir,
+                columns=TextColumns(data.text, data.text_pair, data.label),
+                max_length=data.max_length,
+                classes=s.classes,
+                label_names=names if len(names) == s.classes else {},
+                seed=data.seed,
+                validation=data.validation,
+                test=data.test,
+                field=field,
+            )
+        task = load_images(
+            data.source,
+            self.definition.base_dir,
+            seed=data.seed,
+            validation=data.validation,
+            test=data.test,
+            field=field,
+        )
+        x = task.train.inputs["pixel_values"]
+        if x.shape[1:] != (s.channels, s.image_size, s.image_size):
+            c, h, w = x.shape[1:]
+            raise EvaluatorError(
+                f"{field}: images are {c}x{h}x{w}, the model takes "
+                f"{s.channels}x{s.image_size}x{s.image_size} (config.json)"
+            )
+        top = max(int(p.labels.max()) for p in (task.train, task.validation, task.test))
+        if top >= s.classes:
+            raise EvaluatorError(
+                f"{field}: label {top} is outside the model's {s.classes} labels "
+                f"(num_labels {s.classes}: 0..{s.classes - 1})"
+            )
+        return task
+
+    @cached_property
+    def model_digest(self) -> str:
+        """Of the model folder's config.json and safetensors files (read once: they are big)."""
+        return weights_digest(self.model_dir)
+
+    def weights_path(self) -> Path | None:
+        """Where the fine-tuned weights are (or will be); None: the pretrained ones as they are."""
+        from nas_search.supernet.store import cached_checkpoint, checkpoint_key
+
+        if self.spec.checkpoint is not None:
+            return self._path(self.spec.checkpoint)
+        if self.spec.finetune is None or self.spec.data is None:
+            return None
+        settings = self.spec.finetune.model_dump(exclude=set(RUNTIME_FIELDS))
+        what = {**self.shape.to_dict(), "weights": self.model_digest}
+        return cached_checkpoint(
+            self.definition.name, checkpoint_key(what, self.data.digest, settings)
+        )
+
+    def pretrained(self) -> Any:
+        """The model's own weights in an :class:`ElasticEncoder` (seeded classifier if new)."""
+        from nas_search.supernet.encoder import ElasticEncoder
+        from nas_search.supernet.pretrained import load_weights
+        from nas_search.supernet.train import seeded
+
+        seed = self.spec.finetune.seed if self.spec.finetune else 0
+        with seeded(seed):
+            weights = load_weights(self.model_dir, self.shape, f"{self.where}evaluator.model")
+            model = ElasticEncoder(self.shape)
+        model.body.load_state_dict(weights)
+        return model
+
+    def finetune(
+        self,
+        out: Path,
+        on_epoch: Callable[[int, int, float], None] | None = None,
+        notice: Notice | None = None,
+    ) -> dict[str, Any]:
+        """Fine-tune elastically (InstaTune) and save the weights to ``out`` atomically."""
+        import torch
+
+        from nas_search.supernet.finetune import accuracy, finetune
+        from nas_search.supernet.importance import importance, reorder
+        from nas_search.supernet.store import save_checkpoint
+        from nas_search.supernet.train import seeded, torch_threads, train_device
+
+        settings = self.spec.finetune or FinetuneSettings()
+        task = self.data
+        device = train_device(settings.device, f"{self.where}evaluator.finetune.device")
+        model = self.pretrained()
+        ends = extreme_configs(self.definition, "num_layers", self.shape.layers)
+        big, small = (subnet_of(c, self.shape) for c in ends)
+        sample = config_sampler(self.definition, "num_layers", self.shape.layers)
+
+        def epoch_done(epoch: int, epochs: int, loss: float, acc: float) -> None:
+            if on_epoch is not None:
+                on_epoch(epoch, epochs, loss)
+            if notice is not None:
+                notice(
+                    f"epoch {epoch}/{epochs}: loss {loss:.4f}, validation accuracy "
+                    f"{acc:.2f}% (full model)"
+                )
+
+        start = time.perf_counter()
+        with torch_threads(settings.threads), seeded(settings.seed, device):
+            if settings.importance and settings.elastic:
+                reorder(
+                    model,
+                    *importance(
+                        model, task.train, settings.importance_batches, settings.batch_size, device
+                    ),
+                )
+            history = finetune(
+                model,
+                task.train,
+                task.validation,
+                big,
+                small,
+                lambda rng: subnet_of(sample(rng), self.shape),
+                settings,
+                epoch_done,
+                device,
+            )
+        report = {
+            "seconds": round(time.perf_counter() - start, 1),
+            "steps": len(history),
+            "history": history,
+            "largest": big.to_dict(),
+            "smallest": small.to_dict(),
+            "largest_val_acc": accuracy(model, big, task.validation),
+            "smallest_val_acc": accuracy(model, small, task.validation),
+            "largest_test_acc": accuracy(model, big, task.test),
+            "data": task.digest,
+            "weights": self.model_digest,
+            "finetune": settings.model_dump(),
+            "device": device,
+        }
+        save_checkpoint(
+            out,
+            {
+                "shape": self.shape.to_dict(),
+                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                "report": report,
+                "space": self.definition.name,
+                "torch": str(torch.__version__),
+            },
+        )
+        self._model, self.checkpoint_path = model, out
+        return report
+
+    def prepare(
+        self,
+        on_epoch: Callable[[int, int, float], None] | None = None,
+        notice: Notice | None = None,
+    ) -> None:
+        """Load the weights (fine-tuning and caching them first if needed) and the data."""
+        if self._inputs is not None:
+            return
+        import torch
+
+        from nas_search.supernet.encoder import ElasticEncoder
+        from nas_search.supernet.store import load_checkpoint
+
+        device = self.spec.latency.device
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EvaluatorError(
+                f"{self.where}evaluator.latency.device: CUDA is not available here, got {device!r}"
+            )
+        if ACCURACY in self.metrics:
+            self.data  # noqa: B018  (load and check the data before any fine-tuning)
+        path = self.weights_path()
+        if path is not None and not path.is_file() and self.spec.checkpoint is None:
+            if notice is not None:
+                notice(
+                    f"Fine-tuning {self.model_dir.name} elastically (first use; cached as {path})"
+                )
+            report = self.finetune(path, on_epoch, notice)
+            model = self._model
+            if notice is not None:
+                notice(
+                    f"Fine-tuned in {report['seconds']} s: validation accuracy "
+                    f"{report['largest_val_acc']:.1f}% (full), "
+                    f"{report['smallest_val_acc']:.1f}% (smallest)"
+                )
+        elif path is not None:
+            payload = load_checkpoint(
+                path, self.shape.to_dict(), f"{self.where}evaluator.checkpoint"
+            )
+            model = ElasticEncoder(self.shape)
+            model.load_state_dict(payload["state_dict"])
+            self.checkpoint_path = path
+        else:
+            model = self.pretrained()
+        self._model = model.eval().to(device)
+        # process-wide on purpose: latency is measured at this thread count (recorded per row)
+        torch.set_num_threads(self.spec.latency.threads)
+        self._inputs = {k: v.to(device) for k, v in self.example_inputs().items()}
+
+    def example_inputs(self, batch_size: int | None = None) -> dict[str, Any]:
+        """Fixed random inputs of the configured batch size and sequence length."""
+        import torch
+
+        generator = torch.Generator().manual_seed(0)
+        s, settings = self.shape, self.spec.latency
+        batch = batch_size or settings.batch_size
+        if not s.text:
+            size = (batch, s.channels, s.image_size, s.image_size)
+            return {"pixel_values": torch.randn(size, generator=generator)}
+        n = settings.sequence_length
+        return {
+            "input_ids": torch.randint(0, s.vocab, (batch, n), generator=generator),
+            "attention_mask": torch.ones(batch, n, dtype=torch.int64),
+            "token_type_ids": torch.zeros(batch, n, dtype=torch.int64),
+        }
+
+    @property
+    def model(self) -> Any:
+        """The elastic encoder, ready to measure (:meth:`prepare` runs first if needed)."""
+        self.prepare()
+        return self._model
+
+    # measuring ----------------------------------------------------------------------------
+    def subnet(self, config: Mapping[str, Any]) -> EncoderSubnet:
+        try:
+            sub = subnet_of(config, self.shape)
+        except (TypeError, ValueError) as exc:
+            raise EvaluationFailed(f"not a sub-network of the model: {exc}") from None
+        problems = beyond_maxima(sub, self.shape)
+        if problems:
+            raise EvaluationFailed(f"beyond the model: {'; '.join(problems)}")
+        return sub
+
+    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
+        values = exact_metrics(self.shape, self.subnet(config), self.spec.latency.sequence_length)
+        return {m: values[m] for m in self.exact_metrics}
+
+    def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
+        from nas_search.supernet.finetune import accuracy
+        from nas_search.supernet.latency import measure_latency
+
+        sub = self.subnet(config)
+        model = self.model
+        out: dict[str, float] = {}
+        device = self.spec.latency.device
+        if ACCURACY in self.metrics:
+            out[ACCURACY] = accuracy(model, sub, self.data.validation, device)
+        if "latency_ms" in self.metrics:
+            settings = self.spec.latency
+            inputs = self._inputs
+            latency = measure_latency(lambda: model(inputs, sub), settings)
+            out.update(
+                latency_ms=latency.median_ms,
+                latency_iqr_ms=latency.iqr_ms,
+                latency_unstable=float(not latency.stable),
+                threads=float(settings.threads),
+            )
+        out.update(self.exact(config))
+        return out
