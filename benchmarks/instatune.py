@@ -17,7 +17,8 @@ Everything is made here, nothing is downloaded:
 
     python benchmarks/instatune.py [--seeds 0 1 2] [--epochs 6] [--budget 40]
 
-On a machine with CUDA, step times are measured there too.
+On a machine with CUDA, step times are measured there too. Writes what it prints to
+benchmarks/results/instatune.txt (committed).
 """
 
 from __future__ import annotations
@@ -206,6 +207,16 @@ def measure(
     }
 
 
+LINES: list[str] = []
+
+
+def say(*parts: object) -> None:
+    """Print, and keep the line for benchmarks/results/instatune.txt."""
+    text = " ".join(str(p) for p in parts)
+    LINES.append(text)
+    print(text, flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -229,7 +240,7 @@ def main() -> None:
     )
     start = time.perf_counter()
     loss = pretrain(work / "model", corpus, 0, args.pretrain_steps)
-    print(
+    say(
         f"pretrained (masked LM, {args.pretrain_steps} steps): final loss {loss:.3f} in "
         f"{time.perf_counter() - start:.0f} s; {len(rows)} labelled reviews, "
         f"{np.mean([y for _, y in rows]):.2f} positive"
@@ -241,15 +252,14 @@ def main() -> None:
             for variant in VARIANTS:
                 record = measure(work, variant, seed, args.epochs, args.budget, device)
                 records.append(record)
-                print(
+                say(
                     f"  {device} seed {seed} {variant:22s} full {record['full_val']:5.1f}% "
                     f"(test {record['full_test']:5.1f}%)  smallest {record['smallest_val']:5.1f}%"
                     f"  24 random {record['random_val']:5.1f}%  "
-                    f"{record['ms_per_step']:.1f} ms/step",
-                    flush=True,
+                    f"{record['ms_per_step']:.1f} ms/step"
                 )
-    print(f"\nMedians over seeds {args.seeds} (validation accuracy, %):")
-    print(
+    say(f"\nMedians over seeds {args.seeds} (validation accuracy, %):")
+    say(
         f"{'device':6s} {'fine-tuning':22s} {'full':>6s} {'full test':>9s} {'smallest':>8s} "
         f"{'random 24':>9s} {'ms/step':>8s}"
     )
@@ -260,7 +270,7 @@ def main() -> None:
                 k: statistics.median(float(r[k]) for r in rs)  # type: ignore[arg-type]
                 for k in ("full_val", "full_test", "smallest_val", "random_val", "ms_per_step")
             }
-            print(
+            say(
                 f"{device:6s} {variant:22s} {med['full_val']:6.1f} {med['full_test']:9.1f} "
                 f"{med['smallest_val']:8.1f} {med['random_val']:9.1f} {med['ms_per_step']:8.1f}"
             )
@@ -273,16 +283,17 @@ def main() -> None:
     result = run(space, out=out, budget=args.budget)
     front = result.front
     columns = ["accuracy", "latency_ms", "num_layers", "num_heads", "intermediate_size"]
-    print(
+    say(
         f"\nLINAS front of the elastic model (seed {args.seeds[0]}, budget {args.budget}, "
         "CPU latency, batch 8 x 32 tokens, 1 thread):"
     )
-    print(front[columns].to_string(index=False))
+    say(front[columns].to_string(index=False))
     first = result.results.iloc[0]
-    print(
+    say(
         f"full model (measured first, as the baseline): {first['accuracy']:.1f}% at "
         f"{first['latency_ms']:.2f} ms"
     )
+    (ROOT / "benchmarks" / "results" / "instatune.txt").write_text("\n".join(LINES) + "\n")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 ``vit``: a ``.pt`` of ``{format, shape, subnet, state_dict}``. ``transformer``: a folder with
 ``model.onnx`` (onnxruntime runs it with no nas-search code), ``model.safetensors`` and
 ``config.json`` (:class:`nas_search.supernet.encoder.Encoder` loads them) and the tokenizer.
+``vit`` to an ``.onnx`` file (and any candidate with int8 layers): the model onnxruntime
+measured, quantized as its precision genes say.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import typer
 from nas_search.candidate import read_candidate
 from nas_search.cli.app import app
 from nas_search.cli.output import stdout
-from nas_search.cli.supernet import supernet_evaluator
+from nas_search.cli.supernet import Elastic, supernet_evaluator
 from nas_search.cli.validate import exact_or_invalid, given_space, space_of
 from nas_search.encoding import validate_config
-from nas_search.errors import CandidateError, EvaluatorError
+from nas_search.errors import CandidateError, EvaluatorError, UsageError
 from nas_search.evaluation.transformer import TransformerEvaluator
 
 
@@ -35,7 +37,8 @@ def export(
     ),
 ) -> None:
     """Write the candidate's sub-network with its weights, to deploy without nas-search
-    (transformer: ONNX, checked against the sliced forward pass) or to load in torch."""
+    (transformer: ONNX, checked against the sliced forward pass; vit: an .onnx ``--out``, with
+    its int8 layers quantized as measured) or to load in torch."""
     cand = read_candidate(candidate)
     definition, _ = space_of(candidate, cand, given_space(space) if space else None)
     evaluator = supernet_evaluator(definition)
@@ -79,6 +82,26 @@ def export(
             f"Wrote {out}/ ({', '.join(report['files'])}): {n:,} parameters, from {source}; "
             f"onnxruntime matches torch within {report['max_abs_diff']:.1e}"
         )
+        if evaluator.int8_layers(config):  # model.onnx becomes the quantized model measured
+            quantized = evaluator.onnx_model(config).SerializeToString()
+            (out / "model.onnx").write_bytes(quantized)
+            stdout.print(
+                f"{out}/model.onnx: int8 as measured, {len(quantized):,} bytes"
+                + _onnx_accuracy(out / "model.onnx", evaluator)
+            )
+        return
+    if out.suffix == ".onnx" or evaluator.int8_layers(config):
+        if out.suffix != ".onnx":
+            raise UsageError(
+                f"--out: the candidate runs int8 layers: write an .onnx file, got {out}"
+            )
+        model = evaluator.onnx_model(config)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(model.SerializeToString())
+        stdout.print(
+            f"Wrote {out}: {out.stat().st_size:,} bytes, from {weights}"
+            + _onnx_accuracy(out, evaluator)
+        )
         return
     import torch
 
@@ -89,3 +112,19 @@ def export(
     torch.save({**vit.export(), "candidate": record}, out)
     n = sum(p.numel() for p in vit.parameters())
     stdout.print(f"Wrote {out}: {n:,} parameters, from {weights}")
+
+
+def _onnx_accuracy(path: Path, evaluator: Elastic) -> str:
+    """ "; validation accuracy in onnxruntime N%": what the written file scores, to compare
+    with the candidate's measured accuracy."""
+    from nas_search.supernet.onnx_model import Runtime
+
+    if evaluator.spec.data is None:
+        return ""
+    if isinstance(evaluator, TransformerEvaluator):
+        part = evaluator.data.validation
+        inputs, labels = part.inputs, part.labels
+    else:
+        inputs, labels = {"pixel_values": evaluator.splits.x_val}, evaluator.splits.y_val
+    accuracy = Runtime(path.read_bytes()).accuracy(inputs, labels)
+    return f"; validation accuracy in onnxruntime {accuracy:.2f}%"

@@ -15,75 +15,36 @@ import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from typing import Any
 
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluationFailed, EvaluatorError
 from nas_search.evaluation.base import BaseEvaluator
-from nas_search.evaluation.elastic import check_dimensions, config_sampler, extreme_configs
-from nas_search.evaluation.spec import EvaluatorSpec
+from nas_search.evaluation.elastic import (
+    check_dimensions,
+    check_runtime,
+    config_sampler,
+    extreme_configs,
+)
+from nas_search.evaluation.transformer_spec import LIMITS, TransformerSpec
 from nas_search.supernet.encoder_arch import (
     EncoderShape,
     EncoderSubnet,
     beyond_maxima,
     exact_metrics,
+    linears,
+    params,
     subnet_of,
 )
+from nas_search.supernet.precision import groups_of, int8_layers, serialized_bytes
 from nas_search.supernet.pretrained import model_dir, read_config, shape_of, weights_digest
-from nas_search.supernet.settings import (
-    RUNTIME_FIELDS,
-    EncoderLatencySettings,
-    FinetuneSettings,
-)
+from nas_search.supernet.settings import RUNTIME_FIELDS, FinetuneSettings
 
 EXACT = ("params_m", "macs_m", "size_mb")
 LATENCY = ("latency_ms", "latency_iqr_ms", "latency_unstable", "threads")
 ACCURACY = "accuracy"
-Positive = Annotated[StrictInt, Field(gt=0)]
+MLP = ("fc1", "fc2")
 Notice = Callable[[str], None]
-
-
-class TaskDataSection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    source: StrictStr = Field(
-        description="text: a .csv or .jsonl file; images: an .npz with x, y (or 'digits')"
-    )
-    text: StrictStr = Field("text", description="the text column")
-    text_pair: StrictStr | None = Field(None, description="a second text column (pairs)")
-    label: StrictStr = Field("label", description="the label column: 0..num_labels-1 or names")
-    max_length: Positive = Field(128, description="tokens per text: longer ones are cut")
-    seed: Annotated[StrictInt, Field(ge=0)] = 0
-    validation: Annotated[float, Field(gt=0, lt=0.5)] = 0.2
-    test: Annotated[float, Field(gt=0, lt=0.5)] = 0.2
-
-
-class TransformerSpec(EvaluatorSpec):
-    type: Literal["transformer"]
-    model: StrictStr = Field(description="a local save_pretrained folder (never downloaded)")
-    num_labels: Positive | None = Field(
-        None, description="classes of the task (default: the model's own num_labels)"
-    )
-    data: TaskDataSection | None = Field(
-        None, description="the task's labelled data; without: latency and exact metrics only"
-    )
-    finetune: FinetuneSettings | None = Field(
-        None, description="fine-tune elastically on first use and cache the weights"
-    )
-    checkpoint: StrictStr | None = Field(
-        None, description="fine-tuned weights (nas-search supernet finetune writes them)"
-    )
-    latency: EncoderLatencySettings = Field(default_factory=EncoderLatencySettings)
-
-
-#: space parameter -> the config.json key that sets its maximum
-LIMITS = {
-    "num_layers": ("layers", "num_hidden_layers"),
-    "num_heads": ("heads", "num_attention_heads"),
-    "intermediate_size": ("intermediate", "intermediate_size"),
-}
 
 
 class TransformerEvaluator(BaseEvaluator):
@@ -99,6 +60,7 @@ class TransformerEvaluator(BaseEvaluator):
             for name, (attr, key) in LIMITS.items()
         }
         check_dimensions(definition, limits, "num_layers", where, "transformer")
+        check_runtime(definition, "num_layers", spec.latency, where)
         if self.shape.text:
             room = self.shape.positions - self.shape.position_offset
             for field, length in (
@@ -385,9 +347,33 @@ class TransformerEvaluator(BaseEvaluator):
             raise EvaluationFailed(f"beyond the model: {'; '.join(problems)}")
         return sub
 
+    def int8_layers(self, config: Mapping[str, Any]) -> list[str]:
+        """The linear layers the config's precision genes put in int8."""
+        head = ("pooler", "classifier") if self.shape.text else ("classifier",)
+        layers = self.subnet(config).num_layers
+        return int8_layers(config, groups_of(layers, "layers", ("q", "k", "v", "o"), MLP, head))
+
     def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
-        values = exact_metrics(self.shape, self.subnet(config), self.spec.latency.sequence_length)
+        sub = self.subnet(config)
+        values = exact_metrics(self.shape, sub, self.spec.latency.sequence_length)
+        int8 = self.int8_layers(config)
+        if int8:  # the weights as serialized: int8 matrices with their scale and zero point
+            size = serialized_bytes(params(self.shape, sub), linears(self.shape, sub), int8)
+            values["size_mb"] = size / 1e6
         return {m: values[m] for m in self.exact_metrics}
+
+    def onnx_model(self, config: Mapping[str, Any]) -> Any:
+        """The candidate as the ONNX model onnxruntime measures: the sub-network with the
+        fine-tuned weights, its int8 layers quantized."""
+        from nas_search.supernet.deploy import dynamic_axes, wrapped
+        from nas_search.supernet.encoder import extract, input_names
+        from nas_search.supernet.onnx_model import quantize, to_onnx
+
+        model = extract(self.model, self.subnet(config))
+        names = input_names(self.shape)
+        inputs = [self._inputs[n] for n in names]
+        proto = to_onnx(wrapped(model), inputs, names, dynamic_axes(model))
+        return quantize(proto, self.int8_layers(config), prefix="encoder.body.")
 
     def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
         from nas_search.supernet.finetune import accuracy
@@ -397,6 +383,17 @@ class TransformerEvaluator(BaseEvaluator):
         model = self.model
         out: dict[str, float] = {}
         device = self.spec.latency.device
+        if self.spec.latency.runtime == "onnxruntime":
+            from nas_search.supernet.onnx_model import measure_onnx
+
+            part = self.data.validation if ACCURACY in self.metrics else None
+            out = measure_onnx(
+                self.onnx_model(config),
+                {k: v.numpy() for k, v in self._inputs.items()},
+                self.spec.latency,
+                (part.inputs, part.labels) if part is not None else None,
+            )
+            return {**out, **self.exact(config)}
         if ACCURACY in self.metrics:
             out[ACCURACY] = accuracy(model, sub, self.data.validation, device)
         if "latency_ms" in self.metrics:

@@ -20,7 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluationFailed, EvaluatorError
 from nas_search.evaluation.base import BaseEvaluator
-from nas_search.evaluation.elastic import check_dimensions, config_sampler, extreme_configs
+from nas_search.evaluation.elastic import (
+    check_dimensions,
+    check_runtime,
+    config_sampler,
+    extreme_configs,
+)
 from nas_search.evaluation.spec import EvaluatorSpec
 from nas_search.supernet.arch import (
     ELASTIC,
@@ -28,8 +33,11 @@ from nas_search.supernet.arch import (
     SupernetShape,
     beyond_maxima,
     exact_metrics,
+    linears,
+    params,
     subnet_of,
 )
+from nas_search.supernet.precision import groups_of, int8_layers, serialized_bytes
 from nas_search.supernet.settings import RUNTIME_FIELDS, LatencySettings, TrainSettings
 
 EXACT = ("params_m", "macs_m", "size_mb")
@@ -107,6 +115,7 @@ class VitEvaluator(BaseEvaluator):
         self.shape = shape_of(spec)
         limits = {n: (getattr(self.shape, n), f"evaluator.supernet.{n}") for n in ELASTIC}
         check_dimensions(definition, limits, "depth", where, "vit", fractional=("mlp_ratio",))
+        check_runtime(definition, "depth", spec.latency, where)
         trained = spec.checkpoint is not None or spec.train is not None
         available = list(LATENCY) + list(EXACT)
         if spec.data is not None and trained:
@@ -323,9 +332,32 @@ class VitEvaluator(BaseEvaluator):
             raise EvaluationFailed(f"beyond the super-network: {'; '.join(problems)}")
         return sub
 
+    def int8_layers(self, config: Mapping[str, Any]) -> list[str]:
+        """The linear layers the config's precision genes put in int8."""
+        groups = groups_of(
+            self.subnet(config).depth, "blocks", ("q", "k", "v", "proj"), ("fc1", "fc2"), ("head",)
+        )
+        return int8_layers(config, groups)
+
     def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
-        values = exact_metrics(self.shape, self.subnet(config))
+        sub = self.subnet(config)
+        values = exact_metrics(self.shape, sub)
+        int8 = self.int8_layers(config)
+        if int8:  # the weights as serialized: int8 matrices with their scale and zero point
+            shapes = linears(self.shape, sub)
+            values["size_mb"] = serialized_bytes(params(self.shape, sub), shapes, int8) / 1e6
         return {m: values[m] for m in self.exact_metrics}
+
+    def onnx_model(self, config: Mapping[str, Any]) -> Any:
+        """The candidate as the ONNX model onnxruntime measures (``export`` writes it): the
+        sub-network with the super-network's weights, its int8 layers quantized."""
+        from nas_search.supernet.onnx_model import quantize, to_onnx
+        from nas_search.supernet.vit import extract
+
+        sub = self.subnet(config)
+        dynamic = {"pixel_values": {0: ("batch", 1 << 16)}}
+        proto = to_onnx(extract(self.model, sub), [self._inputs], ["pixel_values"], dynamic)
+        return quantize(proto, self.int8_layers(config), prefix="body.")
 
     def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
         from nas_search.supernet.latency import measure_latency
@@ -334,6 +366,17 @@ class VitEvaluator(BaseEvaluator):
         sub = self.subnet(config)
         model = self.model
         out: dict[str, float] = {}
+        if self.spec.latency.runtime == "onnxruntime":
+            from nas_search.supernet.onnx_model import measure_onnx
+
+            splits = self.splits if ACCURACY in self.metrics else None
+            out = measure_onnx(
+                self.onnx_model(config),
+                {"pixel_values": self._inputs.numpy()},
+                self.spec.latency,
+                ({"pixel_values": splits.x_val}, splits.y_val) if splits else None,
+            )
+            return {**out, **self.exact(config)}
         if ACCURACY in self.metrics:
             out[ACCURACY] = accuracy(
                 model, sub, self.splits.x_val, self.splits.y_val, self.spec.latency.device

@@ -159,3 +159,16 @@ def exact_metrics(shape: SupernetShape, sub: Subnet) -> dict[str, float]:
         "macs_m": macs(shape, sub) / 1e6,
         "size_mb": p * BYTES_PER_WEIGHT / 1e6,
     }
+
+
+def linears(shape: SupernetShape, sub: Subnet) -> dict[str, tuple[int, int]]:
+    """Each linear layer of the sub-network (names as in its state dict): (outputs, inputs)."""
+    e, out = sub.embed_dim, {}
+    for k in range(sub.depth):
+        d, m = sub.num_heads[k] * shape.head_dim, sub.hidden(k)
+        for name in ("q", "k", "v"):
+            out[f"blocks.{k}.{name}"] = (d, e)
+        out[f"blocks.{k}.proj"] = (e, d)
+        out[f"blocks.{k}.fc1"], out[f"blocks.{k}.fc2"] = (m, e), (e, m)
+    out["head"] = (shape.classes, e)
+    return out

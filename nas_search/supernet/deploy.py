@@ -7,7 +7,6 @@ the torch forward pass when written.
 from __future__ import annotations
 
 import shutil
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from nas_search.supernet.encoder import Encoder, input_names
+from nas_search.supernet.onnx_model import Runtime, to_onnx
 
 ONNX_FILE = "model.onnx"
 #: the tokenizer's files, copied beside a text model's export
@@ -52,49 +52,27 @@ class _Image(nn.Module):
         return self.encoder(pixel_values=pixel_values)
 
 
-def export_onnx(model: Encoder, inputs: Mapping[str, Tensor], path: Path) -> None:
-    """``model`` as ONNX (torch's ``torch.export``-based exporter), batch and sequence
-    dynamic, weights inside the file."""
-    import logging
+def wrapped(model: Encoder) -> nn.Module:
+    """The encoder with a fixed signature, what ``torch.export`` traces."""
+    return _Text(model) if model.shape.text else _Image(model)
 
-    names = input_names(model.shape)
-    wrapped = _Text(model) if model.shape.text else _Image(model)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    dims: dict[str, dict[int, Any]] = {}
-    for name in names:
-        dims[name] = {0: batch}
+
+def dynamic_axes(model: Encoder) -> dict[str, dict[int, tuple[str, int]]]:
+    """Batch (and, for text, sequence length) left free in the ONNX graph."""
+    dims: dict[str, dict[int, tuple[str, int]]] = {}
+    for name in input_names(model.shape):
+        dims[name] = {0: ("batch", 1 << 16)}
         if model.shape.text:
-            dims[name][1] = torch.export.Dim("sequence", min=2, max=model.shape.positions)
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+            dims[name][1] = ("sequence", model.shape.positions)
+    return dims
+
+
+def export_onnx(model: Encoder, inputs: Mapping[str, Tensor], path: Path) -> None:
+    """``model`` as an ONNX file, batch and sequence dynamic, weights inside the file."""
+    names = input_names(model.shape)
+    proto = to_onnx(wrapped(model), [inputs[n] for n in names], names, dynamic_axes(model))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():  # the exporter's own notes on its internals
-        warnings.simplefilter("ignore", FutureWarning)
-        warnings.simplefilter("ignore", UserWarning)
-        program = torch.onnx.export(
-            wrapped.eval(),
-            tuple(inputs[n] for n in names),
-            input_names=list(names),
-            output_names=["logits"],
-            dynamic_shapes=dims,
-            external_data=False,
-            verbose=False,
-            report=False,
-        )
-    if program is None:  # pragma: no cover - the torch.export exporter returns its program
-        raise RuntimeError("torch.onnx.export returned nothing")
-    program.save(str(path), external_data=False)
-
-
-def run_onnx(path: Path, inputs: Mapping[str, Any], threads: int = 1) -> np.ndarray:
-    """Logits of the ONNX file at ``path`` for numpy (or torch) ``inputs``, in onnxruntime."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    feed = {i.name: np.asarray(inputs[i.name]) for i in session.get_inputs()}
-    return np.asarray(session.run(["logits"], feed)[0])
+    path.write_bytes(proto.SerializeToString())
 
 
 def export(
@@ -118,7 +96,7 @@ def export(
                 copied.append(name)
     with torch.inference_mode():
         expected = model(**inputs).numpy()
-    got = run_onnx(folder / ONNX_FILE, {k: v.numpy() for k, v in inputs.items()})
+    got = Runtime((folder / ONNX_FILE).read_bytes())({k: v.numpy() for k, v in inputs.items()})
     return {
         "max_abs_diff": float(np.abs(got - expected).max()),
         "files": sorted(p.name for p in folder.iterdir()),

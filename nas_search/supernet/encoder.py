@@ -165,11 +165,13 @@ def forward(
             y = y * gates["units"][k]
         y = F.dropout(_linear(y, w, f"{b}.fc2"), shape.dropout, training)
         h = _norm(h + y, w, f"{b}.norm2", shape.eps) if post_norm else h + y
+    # the first token kept 3-D: pooler and classifier export as MatMuls, which onnxruntime
+    # can quantize
     if shape.text:
-        first = torch.tanh(_linear(h[:, 0], w, "pooler"))
+        first = torch.tanh(_linear(h[:, :1], w, "pooler"))
     else:
-        first = _norm(h[:, 0], w, "norm", shape.eps)
-    return _linear(F.dropout(first, shape.dropout, training), w, "classifier")
+        first = _norm(h[:, :1], w, "norm", shape.eps)
+    return _linear(F.dropout(first, shape.dropout, training), w, "classifier")[:, 0]
 
 
 class ElasticEncoder(nn.Module):

@@ -177,3 +177,18 @@ def exact_metrics(
         "macs_m": macs(shape, sub, sequence_length) / 1e6,
         "size_mb": p * BYTES_PER_WEIGHT / 1e6,
     }
+
+
+def linears(shape: EncoderShape, sub: EncoderSubnet) -> dict[str, tuple[int, int]]:
+    """Each linear layer of the sub-network (names as in its export): (outputs, inputs)."""
+    e, out = shape.hidden, {}
+    for k, (h, m) in enumerate(zip(sub.num_heads, sub.intermediate_size, strict=True)):
+        d = h * shape.head_dim
+        for name in ("q", "k", "v"):
+            out[f"layers.{k}.{name}"] = (d, e)
+        out[f"layers.{k}.o"] = (e, d)
+        out[f"layers.{k}.fc1"], out[f"layers.{k}.fc2"] = (m, e), (e, m)
+    if shape.text:
+        out["pooler"] = (e, e)
+    out["classifier"] = (shape.classes, e)
+    return out

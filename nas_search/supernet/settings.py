@@ -3,7 +3,7 @@ sections of a ``vit`` evaluator, validated as written in the space file (no torc
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
@@ -42,6 +42,11 @@ RUNTIME_FIELDS = frozenset({"threads", "device"})
 
 
 class LatencySettings(_Closed):
+    runtime: Literal["torch", "onnxruntime"] = Field(
+        default="torch",
+        description="what runs the sub-network: torch (eager), or onnxruntime on the CPU "
+        "(exported to ONNX per candidate; needed for int8 precision genes)",
+    )
     device: Annotated[StrictStr, Field(pattern=r"^(cpu|cuda(:\d+)?)$")] = "cpu"
     batch_size: Positive = 1
     threads: Positive = Field(default=1, description="torch CPU threads while measuring (recorded)")

@@ -76,8 +76,9 @@ def forward(x: Tensor, w: Mapping[str, Tensor], sub: Subnet, head_dim: int) -> T
         h = h + _linear(y, w, f"{b}.proj")
         y = F.layer_norm(h, (e,), w[f"{b}.norm2.weight"], w[f"{b}.norm2.bias"])
         h = h + _linear(F.gelu(_linear(y, w, f"{b}.fc1")), w, f"{b}.fc2")
-    h = F.layer_norm(h[:, 0], (e,), w["norm.weight"], w["norm.bias"])
-    return _linear(h, w, "head")
+    # the class token kept 3-D: the head exports as a MatMul, which onnxruntime can quantize
+    h = F.layer_norm(h[:, :1], (e,), w["norm.weight"], w["norm.bias"])
+    return _linear(h, w, "head")[:, 0]
 
 
 class ElasticViT(nn.Module):
