@@ -1,15 +1,18 @@
-"""What the weight-sharing evaluators (``vit``, ``transformer``) share about their space: its
-parameters checked against the super-network's maxima, its largest and smallest configs (the
-sandwich rule's ends) and uniform random configs for training."""
+"""What the weight-sharing evaluators (``vit``, ``transformer``) share: their space's
+parameters checked against the super-network's maxima (and its precision genes), its largest
+and smallest configs (the sandwich rule's ends), uniform random configs for training, and
+:class:`ElasticEvaluator`, their common base."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from nas_search.config import SpaceDefinition
-from nas_search.errors import EvaluatorError
-from nas_search.supernet.precision import GENES, PRECISIONS
+from nas_search.errors import EvaluationFailed, EvaluatorError
+from nas_search.evaluation.base import BaseEvaluator
+from nas_search.supernet.precision import GENES, PRECISIONS, Groups, int8_layers, serialized_bytes
 
 
 def check_dimensions(
@@ -130,3 +133,168 @@ def config_sampler(
         return config
 
     return sample
+
+
+EXACT = ("params_m", "macs_m", "size_mb")
+LATENCY = ("latency_ms", "latency_iqr_ms", "latency_unstable", "threads")
+ACCURACY = "accuracy"
+
+
+class ElasticEvaluator(BaseEvaluator):
+    """What the weight-sharing evaluators share: their metrics, the model they measure, the
+    checks of a sub-network, and one measurement in torch or in onnxruntime.
+
+    A subclass sets ``kind`` and ``whole`` (its name and what its model is called), and gives
+    the hooks: ``_subnet``/``_beyond`` (a config's sub-network, what of it is beyond the
+    model), ``arch_metrics``/``weights``/``groups`` (the pure arithmetic of a sub-network),
+    ``prepare``, ``onnx_model``, ``_accuracy`` and ``_validation``.
+    """
+
+    computes_exact = True
+    kind = ""
+    whole = "super-network"
+    spec: Any  # the evaluator's section of the space file; its ``latency`` is read here
+    definition: SpaceDefinition
+    where: str
+
+    def _choose_metrics(
+        self,
+        spec: Any,
+        definition: SpaceDefinition,
+        where: str,
+        available: list[str],
+        reasons: Mapping[str, str],
+    ) -> None:
+        """Metrics as the spec asks (default: all ``available``) plus the objectives; a
+        metric in ``reasons`` cannot be had, for that reason."""
+        wanted = list(spec.metrics if spec.metrics is not None else available)
+        wanted += [o.name for o in definition.objectives if o.name not in wanted]
+        for name in wanted:
+            if name in reasons:
+                raise EvaluatorError(reasons[name])
+            if name not in available:
+                raise EvaluatorError(
+                    f"{where}evaluator.metrics: {name!r} is not a metric of the {self.kind} "
+                    f"evaluator (it gives: {', '.join(available)})"
+                )
+        exact = list(spec.exact) or list(EXACT)
+        for name in exact:
+            if name not in EXACT:
+                raise EvaluatorError(
+                    f"{where}evaluator.exact: {name!r} is not an exact metric of the {self.kind} "
+                    f"evaluator (it computes: {', '.join(EXACT)})"
+                )
+        BaseEvaluator.__init__(self, [m for m in wanted if m not in exact], exact)
+        self._model: Any = None
+        self._inputs: Any = None
+
+    # hooks --------------------------------------------------------------------------------
+    def _subnet(self, config: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _beyond(self, sub: Any) -> list[str]:
+        raise NotImplementedError
+
+    def arch_metrics(self, sub: Any) -> dict[str, float]:
+        """``params_m``, ``macs_m`` and ``size_mb`` (float32) of a sub-network."""
+        raise NotImplementedError
+
+    def weights(self, sub: Any) -> tuple[int, Mapping[str, tuple[int, int]]]:
+        """A sub-network's parameter count and its linear layers' shapes."""
+        raise NotImplementedError
+
+    def groups(self, sub: Any) -> Groups:
+        """The linear layers each precision gene governs."""
+        raise NotImplementedError
+
+    def onnx_model(self, config: Mapping[str, Any]) -> Any:
+        """The candidate as the ONNX model onnxruntime measures, int8 layers quantized."""
+        raise NotImplementedError
+
+    def _accuracy(self, model: Any, sub: Any) -> float:
+        raise NotImplementedError
+
+    def _validation(self) -> tuple[Mapping[str, Any], Any]:
+        """The validation split's inputs (named as the model takes them) and labels."""
+        raise NotImplementedError
+
+    # shared -------------------------------------------------------------------------------
+    def _path(self, value: str) -> Path:
+        """A path of the space file's, relative to its folder."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.definition.base_dir / path
+
+    def _device(self) -> str:
+        """The measuring device, checked to be there."""
+        import torch
+
+        device: str = self.spec.latency.device
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EvaluatorError(
+                f"{self.where}evaluator.latency.device: CUDA is not available here, got {device!r}"
+            )
+        return device
+
+    def _ready(self, model: Any, inputs: Any) -> None:
+        """Measure ``model`` (in inference mode, on the device) on ``inputs`` from now on."""
+        import torch
+
+        self._model = model.eval().to(self.spec.latency.device)
+        # process-wide on purpose: latency is measured at this thread count (recorded per row)
+        torch.set_num_threads(self.spec.latency.threads)
+        self._inputs = inputs
+
+    @property
+    def model(self) -> Any:
+        """The model, ready to measure (:meth:`prepare` runs first if needed)."""
+        self.prepare()
+        return self._model
+
+    def subnet(self, config: Mapping[str, Any]) -> Any:
+        try:
+            sub = self._subnet(config)
+        except (TypeError, ValueError) as exc:
+            raise EvaluationFailed(f"not a sub-network of the {self.whole}: {exc}") from None
+        problems = self._beyond(sub)
+        if problems:
+            raise EvaluationFailed(f"beyond the {self.whole}: {'; '.join(problems)}")
+        return sub
+
+    def int8_layers(self, config: Mapping[str, Any]) -> list[str]:
+        """The linear layers the config's precision genes put in int8."""
+        return int8_layers(config, self.groups(self.subnet(config)))
+
+    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
+        sub = self.subnet(config)
+        values = self.arch_metrics(sub)
+        int8 = self.int8_layers(config)
+        if int8:  # the weights as serialized: int8 matrices with their scale and zero point
+            values["size_mb"] = serialized_bytes(*self.weights(sub), int8) / 1e6
+        return {m: values[m] for m in self.exact_metrics}
+
+    def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
+        from nas_search.supernet.latency import latency_metrics, measure_latency
+
+        sub = self.subnet(config)
+        model, settings = self.model, self.spec.latency
+        out: dict[str, float] = {}
+        if settings.runtime == "onnxruntime":
+            from nas_search.supernet.onnx_model import measure_onnx
+
+            inputs = {k: v.cpu().numpy() for k, v in self._named_inputs().items()}
+            validation = self._validation() if ACCURACY in self.metrics else None
+            out = measure_onnx(self.onnx_model(config), inputs, settings, validation)
+            return {**out, **self.exact(config)}
+        if ACCURACY in self.metrics:
+            out[ACCURACY] = self._accuracy(model, sub)
+        if "latency_ms" in self.metrics:
+            inputs = self._inputs
+            out.update(
+                latency_metrics(measure_latency(lambda: model(inputs, sub), settings), settings)
+            )
+        return {**out, **self.exact(config)}
+
+    def _named_inputs(self) -> Mapping[str, Any]:
+        """The timing inputs by the model's input names."""
+        inputs = self._inputs
+        return inputs if isinstance(inputs, Mapping) else {"pixel_values": inputs}

@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from nas_search.config import SpaceDefinition
-from nas_search.errors import EvaluationFailed, EvaluatorError
-from nas_search.evaluation.base import BaseEvaluator
+from nas_search.errors import EvaluatorError
 from nas_search.evaluation.elastic import (
+    ACCURACY,
+    EXACT,
+    LATENCY,
+    ElasticEvaluator,
     check_dimensions,
     check_runtime,
     config_sampler,
@@ -36,19 +39,16 @@ from nas_search.supernet.encoder_arch import (
     params,
     subnet_of,
 )
-from nas_search.supernet.precision import groups_of, int8_layers, serialized_bytes
+from nas_search.supernet.precision import Groups, groups_of
 from nas_search.supernet.pretrained import model_dir, read_config, shape_of, weights_digest
 from nas_search.supernet.settings import RUNTIME_FIELDS, FinetuneSettings
 
-EXACT = ("params_m", "macs_m", "size_mb")
-LATENCY = ("latency_ms", "latency_iqr_ms", "latency_unstable", "threads")
-ACCURACY = "accuracy"
-MLP = ("fc1", "fc2")
 Notice = Callable[[str], None]
 
 
-class TransformerEvaluator(BaseEvaluator):
-    computes_exact = True
+class TransformerEvaluator(ElasticEvaluator):
+    kind = "transformer"
+    whole = "model"
 
     def __init__(self, spec: TransformerSpec, definition: SpaceDefinition, where: str) -> None:
         self.spec, self.definition, self.where = spec, definition, where
@@ -72,40 +72,20 @@ class TransformerEvaluator(BaseEvaluator):
                         f"{where}evaluator.{field}: the model takes at most {room} tokens "
                         f"(max_position_embeddings), got {length}"
                     )
-        available = ([ACCURACY] if spec.data is not None else []) + list(LATENCY) + list(EXACT)
-        wanted = list(spec.metrics if spec.metrics is not None else available)
-        wanted += [o.name for o in definition.objectives if o.name not in wanted]
-        for name in wanted:
-            if name == ACCURACY and spec.data is None:
-                raise EvaluatorError(
-                    f"{where}evaluator.data: accuracy needs the task's labelled data: add "
-                    "evaluator.data (a .csv or .jsonl of text and label, or an .npz of images)"
-                )
-            if name not in available:
-                raise EvaluatorError(
-                    f"{where}evaluator.metrics: {name!r} is not a metric of the transformer "
-                    f"evaluator (it gives: {', '.join(available)})"
-                )
-        exact = list(spec.exact) or list(EXACT)
-        for name in exact:
-            if name not in EXACT:
-                raise EvaluatorError(
-                    f"{where}evaluator.exact: {name!r} is not an exact metric of the "
-                    f"transformer evaluator (it computes: {', '.join(EXACT)})"
-                )
-        super().__init__([m for m in wanted if m not in exact], exact)
+        reasons = {}
+        if spec.data is None:
+            reasons[ACCURACY] = (
+                f"{where}evaluator.data: accuracy needs the task's labelled data: add "
+                "evaluator.data (a .csv or .jsonl of text and label, or an .npz of images)"
+            )
+        available = ([] if reasons else [ACCURACY]) + list(LATENCY) + list(EXACT)
+        self._choose_metrics(spec, definition, where, available, reasons)
         largest, _ = extreme_configs(definition, "num_layers", self.shape.layers)
         #: configs every run measures first: the full fine-tuned model, as a baseline
         self.baselines = [largest]
-        self._model: Any = None
-        self._inputs: Any = None
         self.checkpoint_path: Path | None = None
 
     # data and weights ---------------------------------------------------------------------
-    def _path(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.definition.base_dir / path
-
     @cached_property
     def data(self) -> Any:
         """The task's splits, loaded once and checked against the model."""
@@ -273,16 +253,11 @@ class TransformerEvaluator(BaseEvaluator):
         """Load the weights (fine-tuning and caching them first if needed) and the data."""
         if self._inputs is not None:
             return
-        import torch
 
         from nas_search.supernet.encoder import ElasticEncoder
         from nas_search.supernet.store import load_checkpoint
 
-        device = self.spec.latency.device
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise EvaluatorError(
-                f"{self.where}evaluator.latency.device: CUDA is not available here, got {device!r}"
-            )
+        device = self._device()
         if ACCURACY in self.metrics:
             self.data  # noqa: B018  (load and check the data before any fine-tuning)
         path = self.weights_path()
@@ -308,10 +283,7 @@ class TransformerEvaluator(BaseEvaluator):
             self.checkpoint_path = path
         else:
             model = self.pretrained()
-        self._model = model.eval().to(device)
-        # process-wide on purpose: latency is measured at this thread count (recorded per row)
-        torch.set_num_threads(self.spec.latency.threads)
-        self._inputs = {k: v.to(device) for k, v in self.example_inputs().items()}
+        self._ready(model, {k: v.to(device) for k, v in self.example_inputs().items()})
 
     def example_inputs(self, batch_size: int | None = None) -> dict[str, Any]:
         """Fixed random inputs of the configured batch size and sequence length."""
@@ -330,37 +302,22 @@ class TransformerEvaluator(BaseEvaluator):
             "token_type_ids": torch.zeros(batch, n, dtype=torch.int64),
         }
 
-    @property
-    def model(self) -> Any:
-        """The elastic encoder, ready to measure (:meth:`prepare` runs first if needed)."""
-        self.prepare()
-        return self._model
+    # hooks of ElasticEvaluator ----------------------------------------------------------
+    def _subnet(self, config: Mapping[str, Any]) -> EncoderSubnet:
+        return subnet_of(config, self.shape)
 
-    # measuring ----------------------------------------------------------------------------
-    def subnet(self, config: Mapping[str, Any]) -> EncoderSubnet:
-        try:
-            sub = subnet_of(config, self.shape)
-        except (TypeError, ValueError) as exc:
-            raise EvaluationFailed(f"not a sub-network of the model: {exc}") from None
-        problems = beyond_maxima(sub, self.shape)
-        if problems:
-            raise EvaluationFailed(f"beyond the model: {'; '.join(problems)}")
-        return sub
+    def _beyond(self, sub: EncoderSubnet) -> list[str]:
+        return beyond_maxima(sub, self.shape)
 
-    def int8_layers(self, config: Mapping[str, Any]) -> list[str]:
-        """The linear layers the config's precision genes put in int8."""
+    def arch_metrics(self, sub: EncoderSubnet) -> dict[str, float]:
+        return exact_metrics(self.shape, sub, self.spec.latency.sequence_length)
+
+    def weights(self, sub: EncoderSubnet) -> tuple[int, Mapping[str, tuple[int, int]]]:
+        return params(self.shape, sub), linears(self.shape, sub)
+
+    def groups(self, sub: EncoderSubnet) -> Groups:
         head = ("pooler", "classifier") if self.shape.text else ("classifier",)
-        layers = self.subnet(config).num_layers
-        return int8_layers(config, groups_of(layers, "layers", ("q", "k", "v", "o"), MLP, head))
-
-    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
-        sub = self.subnet(config)
-        values = exact_metrics(self.shape, sub, self.spec.latency.sequence_length)
-        int8 = self.int8_layers(config)
-        if int8:  # the weights as serialized: int8 matrices with their scale and zero point
-            size = serialized_bytes(params(self.shape, sub), linears(self.shape, sub), int8)
-            values["size_mb"] = size / 1e6
-        return {m: values[m] for m in self.exact_metrics}
+        return groups_of(sub.num_layers, "layers", ("q", "k", "v", "o"), ("fc1", "fc2"), head)
 
     def onnx_model(self, config: Mapping[str, Any]) -> Any:
         """The candidate as the ONNX model onnxruntime measures: the sub-network with the
@@ -375,36 +332,10 @@ class TransformerEvaluator(BaseEvaluator):
         proto = to_onnx(wrapped(model), inputs, names, dynamic_axes(model))
         return quantize(proto, self.int8_layers(config), prefix="encoder.body.")
 
-    def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
+    def _accuracy(self, model: Any, sub: EncoderSubnet) -> float:
         from nas_search.supernet.finetune import accuracy
-        from nas_search.supernet.latency import measure_latency
 
-        sub = self.subnet(config)
-        model = self.model
-        out: dict[str, float] = {}
-        device = self.spec.latency.device
-        if self.spec.latency.runtime == "onnxruntime":
-            from nas_search.supernet.onnx_model import measure_onnx
+        return accuracy(model, sub, self.data.validation, self.spec.latency.device)
 
-            part = self.data.validation if ACCURACY in self.metrics else None
-            out = measure_onnx(
-                self.onnx_model(config),
-                {k: v.numpy() for k, v in self._inputs.items()},
-                self.spec.latency,
-                (part.inputs, part.labels) if part is not None else None,
-            )
-            return {**out, **self.exact(config)}
-        if ACCURACY in self.metrics:
-            out[ACCURACY] = accuracy(model, sub, self.data.validation, device)
-        if "latency_ms" in self.metrics:
-            settings = self.spec.latency
-            inputs = self._inputs
-            latency = measure_latency(lambda: model(inputs, sub), settings)
-            out.update(
-                latency_ms=latency.median_ms,
-                latency_iqr_ms=latency.iqr_ms,
-                latency_unstable=float(not latency.stable),
-                threads=float(settings.threads),
-            )
-        out.update(self.exact(config))
-        return out
+    def _validation(self) -> tuple[Mapping[str, Any], Any]:
+        return self.data.validation.inputs, self.data.validation.labels

@@ -18,9 +18,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from nas_search.config import SpaceDefinition
-from nas_search.errors import EvaluationFailed, EvaluatorError
-from nas_search.evaluation.base import BaseEvaluator
+from nas_search.errors import EvaluatorError
 from nas_search.evaluation.elastic import (
+    ACCURACY,
+    EXACT,
+    LATENCY,
+    ElasticEvaluator,
     check_dimensions,
     check_runtime,
     config_sampler,
@@ -37,12 +40,8 @@ from nas_search.supernet.arch import (
     params,
     subnet_of,
 )
-from nas_search.supernet.precision import groups_of, int8_layers, serialized_bytes
+from nas_search.supernet.precision import Groups, groups_of
 from nas_search.supernet.settings import RUNTIME_FIELDS, LatencySettings, TrainSettings
-
-EXACT = ("params_m", "macs_m", "size_mb")
-LATENCY = ("latency_ms", "latency_iqr_ms", "latency_unstable", "threads")
-ACCURACY = "accuracy"
 
 Positive = Annotated[StrictInt, Field(gt=0)]
 OnEpoch = Callable[[int, int, float], None]
@@ -107,8 +106,8 @@ def space_sampler(definition: SpaceDefinition, shape: SupernetShape) -> Callable
     return lambda rng: subnet_of(sample(rng), shape)
 
 
-class VitEvaluator(BaseEvaluator):
-    computes_exact = True
+class VitEvaluator(ElasticEvaluator):
+    kind = "vit"
 
     def __init__(self, spec: VitSpec, definition: SpaceDefinition, where: str) -> None:
         self.spec, self.definition, self.where = spec, definition, where
@@ -117,45 +116,23 @@ class VitEvaluator(BaseEvaluator):
         check_dimensions(definition, limits, "depth", where, "vit", fractional=("mlp_ratio",))
         check_runtime(definition, "depth", spec.latency, where)
         trained = spec.checkpoint is not None or spec.train is not None
-        available = list(LATENCY) + list(EXACT)
-        if spec.data is not None and trained:
-            available.insert(0, ACCURACY)
-        wanted = list(spec.metrics if spec.metrics is not None else available)
-        wanted += [o.name for o in definition.objectives if o.name not in wanted]
-        for name in wanted:
-            if name == ACCURACY and spec.data is None:
-                raise EvaluatorError(
-                    f"{where}evaluator.data: accuracy needs images to measure it on: add "
-                    "evaluator.data (source: digits, or an .npz with x and y)"
-                )
-            if name == ACCURACY and not trained:
-                raise EvaluatorError(
-                    f"{where}evaluator.checkpoint: accuracy needs a trained super-network: set "
-                    "evaluator.checkpoint (nas-search supernet train writes one) or add an "
-                    "evaluator.train section"
-                )
-            if name not in available:
-                raise EvaluatorError(
-                    f"{where}evaluator.metrics: {name!r} is not a metric of the vit evaluator "
-                    f"(it gives: {', '.join(available)})"
-                )
-        exact = list(spec.exact) or list(EXACT)
-        for name in exact:
-            if name not in EXACT:
-                raise EvaluatorError(
-                    f"{where}evaluator.exact: {name!r} is not an exact metric of the vit "
-                    f"evaluator (it computes: {', '.join(EXACT)})"
-                )
-        super().__init__([m for m in wanted if m not in exact], exact)
-        self._model: Any = None
-        self._inputs: Any = None
+        reasons = {}
+        if spec.data is None:
+            reasons[ACCURACY] = (
+                f"{where}evaluator.data: accuracy needs images to measure it on: add "
+                "evaluator.data (source: digits, or an .npz with x and y)"
+            )
+        elif not trained:
+            reasons[ACCURACY] = (
+                f"{where}evaluator.checkpoint: accuracy needs a trained super-network: set "
+                "evaluator.checkpoint (nas-search supernet train writes one) or add an "
+                "evaluator.train section"
+            )
+        available = ([] if reasons else [ACCURACY]) + list(LATENCY) + list(EXACT)
+        self._choose_metrics(spec, definition, where, available, reasons)
         self.checkpoint_path: Path | None = None
 
     # weights ------------------------------------------------------------------------------
-    def _path(self, value: str) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else self.definition.base_dir / path
-
     @cached_property
     def splits(self) -> Any:
         """The data, loaded once and checked against the super-network's input."""
@@ -276,11 +253,7 @@ class VitEvaluator(BaseEvaluator):
         from nas_search.supernet.train import seeded
         from nas_search.supernet.vit import ElasticViT
 
-        device = self.spec.latency.device
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise EvaluatorError(
-                f"{self.where}evaluator.latency.device: CUDA is not available here, got {device!r}"
-            )
+        device = self._device()
         if ACCURACY in self.metrics:
             self.splits  # noqa: B018  (load and check the data before any training)
         path = self.weights_path()
@@ -307,46 +280,26 @@ class VitEvaluator(BaseEvaluator):
         else:
             with seeded(0):  # no weights: latency and exact metrics only
                 model = ElasticViT(self.shape)
-        self._model = model.eval().to(device)  # nn.Module.eval: inference mode of the layers
-        # process-wide on purpose: latency is measured at this thread count (recorded per row)
-        torch.set_num_threads(self.spec.latency.threads)
         generator = torch.Generator().manual_seed(0)
         s = self.shape
         size = (self.spec.latency.batch_size, s.channels, s.image_size, s.image_size)
-        self._inputs = torch.randn(size, generator=generator).to(device)
+        self._ready(model, torch.randn(size, generator=generator).to(device))
 
-    @property
-    def model(self) -> Any:
-        """The super-network, ready to measure (:meth:`prepare` runs first if needed)."""
-        self.prepare()
-        return self._model
+    # hooks of ElasticEvaluator ----------------------------------------------------------
+    def _subnet(self, config: Mapping[str, Any]) -> Subnet:
+        return subnet_of(config, self.shape)
 
-    # measuring ----------------------------------------------------------------------------
-    def subnet(self, config: Mapping[str, Any]) -> Subnet:
-        try:
-            sub = subnet_of(config, self.shape)
-        except (TypeError, ValueError) as exc:
-            raise EvaluationFailed(f"not a sub-network of the super-network: {exc}") from None
-        problems = beyond_maxima(sub, self.shape)
-        if problems:
-            raise EvaluationFailed(f"beyond the super-network: {'; '.join(problems)}")
-        return sub
+    def _beyond(self, sub: Subnet) -> list[str]:
+        return beyond_maxima(sub, self.shape)
 
-    def int8_layers(self, config: Mapping[str, Any]) -> list[str]:
-        """The linear layers the config's precision genes put in int8."""
-        groups = groups_of(
-            self.subnet(config).depth, "blocks", ("q", "k", "v", "proj"), ("fc1", "fc2"), ("head",)
-        )
-        return int8_layers(config, groups)
+    def arch_metrics(self, sub: Subnet) -> dict[str, float]:
+        return exact_metrics(self.shape, sub)
 
-    def exact(self, config: dict[str, Any]) -> Mapping[str, float]:
-        sub = self.subnet(config)
-        values = exact_metrics(self.shape, sub)
-        int8 = self.int8_layers(config)
-        if int8:  # the weights as serialized: int8 matrices with their scale and zero point
-            shapes = linears(self.shape, sub)
-            values["size_mb"] = serialized_bytes(params(self.shape, sub), shapes, int8) / 1e6
-        return {m: values[m] for m in self.exact_metrics}
+    def weights(self, sub: Subnet) -> tuple[int, Mapping[str, tuple[int, int]]]:
+        return params(self.shape, sub), linears(self.shape, sub)
+
+    def groups(self, sub: Subnet) -> Groups:
+        return groups_of(sub.depth, "blocks", ("q", "k", "v", "proj"), ("fc1", "fc2"), ("head",))
 
     def onnx_model(self, config: Mapping[str, Any]) -> Any:
         """The candidate as the ONNX model onnxruntime measures (``export`` writes it): the
@@ -359,37 +312,11 @@ class VitEvaluator(BaseEvaluator):
         proto = to_onnx(extract(self.model, sub), [self._inputs], ["pixel_values"], dynamic)
         return quantize(proto, self.int8_layers(config), prefix="body.")
 
-    def evaluate(self, config: dict[str, Any]) -> Mapping[str, float]:
-        from nas_search.supernet.latency import measure_latency
+    def _accuracy(self, model: Any, sub: Subnet) -> float:
         from nas_search.supernet.train import accuracy
 
-        sub = self.subnet(config)
-        model = self.model
-        out: dict[str, float] = {}
-        if self.spec.latency.runtime == "onnxruntime":
-            from nas_search.supernet.onnx_model import measure_onnx
+        x, y = self.splits.x_val, self.splits.y_val
+        return accuracy(model, sub, x, y, self.spec.latency.device)
 
-            splits = self.splits if ACCURACY in self.metrics else None
-            out = measure_onnx(
-                self.onnx_model(config),
-                {"pixel_values": self._inputs.numpy()},
-                self.spec.latency,
-                ({"pixel_values": splits.x_val}, splits.y_val) if splits else None,
-            )
-            return {**out, **self.exact(config)}
-        if ACCURACY in self.metrics:
-            out[ACCURACY] = accuracy(
-                model, sub, self.splits.x_val, self.splits.y_val, self.spec.latency.device
-            )
-        if "latency_ms" in self.metrics:
-            settings = self.spec.latency
-            inputs = self._inputs
-            latency = measure_latency(lambda: model(inputs, sub), settings)
-            out.update(
-                latency_ms=latency.median_ms,
-                latency_iqr_ms=latency.iqr_ms,
-                latency_unstable=float(not latency.stable),
-                threads=float(settings.threads),
-            )
-        out.update(self.exact(config))
-        return out
+    def _validation(self) -> tuple[Mapping[str, Any], Any]:
+        return {"pixel_values": self.splits.x_val}, self.splits.y_val

@@ -87,3 +87,13 @@ def measure_latency(run: Callable[[], object], settings: LatencySettings) -> Lat
         once = min(timed(1) for _ in range(max(1, settings.warmup)))
         calls = max(1, math.ceil(settings.min_sample_ms / max(once, 1e-6)))
         return timed_samples(lambda: timed(calls), settings, time.perf_counter)
+
+
+def latency_metrics(latency: Latency, settings: LatencySettings) -> dict[str, float]:
+    """A measurement as the metrics an evaluator returns (the thread count recorded)."""
+    return {
+        "latency_ms": latency.median_ms,
+        "latency_iqr_ms": latency.iqr_ms,
+        "latency_unstable": float(not latency.stable),
+        "threads": float(settings.threads),
+    }

@@ -186,17 +186,11 @@ def measure_onnx(
     """Accuracy on ``validation`` (inputs, labels) and latency on ``inputs`` of an ONNX model
     in onnxruntime: the same warm-up, samples, median, IQR and instability flag as torch's
     (:func:`~.latency.measure_latency`), at ``settings.threads`` threads."""
-    from nas_search.supernet.latency import measure_latency
+    from nas_search.supernet.latency import latency_metrics, measure_latency
 
     runtime = Runtime(model, settings.threads)
     out: dict[str, float] = {}
     if validation is not None:
         out["accuracy"] = runtime.accuracy(*validation)
-    latency = measure_latency(lambda: runtime(inputs), settings)
-    out.update(
-        latency_ms=latency.median_ms,
-        latency_iqr_ms=latency.iqr_ms,
-        latency_unstable=float(not latency.stable),
-        threads=float(settings.threads),
-    )
+    out.update(latency_metrics(measure_latency(lambda: runtime(inputs), settings), settings))
     return out
