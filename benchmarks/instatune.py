@@ -139,6 +139,28 @@ evaluator:
   latency: {{sequence_length: 32, batch_size: 8, threads: 1}}
 search: {{budget: {budget}, batch: 10, seed: {seed}}}
 """
+GENES = """\
+  attention_precision: {type: categorical, choices: [fp32, int8], per_layer: num_layers}
+  mlp_precision: {type: categorical, choices: [fp32, int8], per_layer: num_layers}
+  head_precision: {type: categorical, choices: [fp32, int8]}
+objectives:
+"""
+
+
+def quant_space(space: str) -> str:
+    """The elastic model's space with precision genes, measured in onnxruntime, size as a
+    third objective: for ``benchmarks/quantization.py --space``."""
+    text = space.replace("objectives:\n", GENES, 1)
+    text = text.replace(
+        "  - {name: latency_ms, direction: minimize}\n",
+        "  - {name: latency_ms, direction: minimize}\n  - {name: size_mb, direction: minimize}\n",
+    )
+    text = text.replace(
+        "latency: {sequence_length", "latency: {runtime: onnxruntime, sequence_length"
+    )
+    return text.replace("name: instatune-elastic", "name: instatune-quant")
+
+
 VARIANTS = {  # name: (elastic, importance)
     "plain": ("false", "false"),
     "elastic": ("true", "true"),
@@ -294,6 +316,9 @@ def main() -> None:
         f"{first['latency_ms']:.2f} ms"
     )
     (ROOT / "benchmarks" / "results" / "instatune.txt").write_text("\n".join(LINES) + "\n")
+    quant = work / "instatune-quant.yaml"
+    quant.write_text(quant_space(Path(space).read_text()))
+    say(f"\n{quant}: the same model with precision genes (benchmarks/quantization.py --space)")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,18 @@ serialized size of the weights), same budget and seed for each arm:
 - (c) **arch only, fp32**: the precision genes removed (every layer fp32).
 
 Prints each arm's hypervolume on one reference point common to all arms and seeds
-(accuracy 90%: the space's bound; latency and size: the worst measured anywhere), its median
+(accuracy: the space's bound, else the worst measured; latency and size: the worst measured
+anywhere), its median
 over seeds, and SimQ-NAS's headline: the largest latency and size reductions, among front
 members at least as accurate as the all-int8 version of the largest sub-network, relative to
 that version.
 
     python benchmarks/quantization.py [--seeds 0 1 2 3 4] [--budget 60]
+
+``--space`` runs it on another space with precision genes, e.g. the small BERT that
+``benchmarks/instatune.py`` fine-tunes (it writes ``results/instatune/instatune-quant.yaml``;
+run with ``NAS_SEARCH_CACHE=results/instatune/cache`` to use its fine-tuned weights); the
+table then goes to ``benchmarks/results/quantization-<space>.txt``.
 
 Writes the table to benchmarks/results/quantization.txt (committed). The super-network is
 the default's (cached).
@@ -36,25 +42,27 @@ GENES = ("attention_precision", "mlp_precision", "head_precision")
 OBJECTIVES = ("accuracy", "latency_ms", "size_mb")
 
 
-def spaces() -> tuple[Any, Any]:
+def spaces(name: str) -> tuple[Any, Any]:
+    """The joint space, and the same without its precision genes (every layer fp32)."""
     from nas_search.catalog import load_space
     from nas_search.config import load_space_dict
 
-    joint = load_space("vit-quant")
+    joint = load_space(name)
     data = joint.to_dict()
-    data["name"] = "vit-quant-arch"
+    data["name"] = f"{joint.name}-arch"
     data["parameters"] = {k: v for k, v in data["parameters"].items() if k not in GENES}
-    arch = load_space_dict(data, source="vit-quant-arch", base_dir=joint.base_dir)
+    arch = load_space_dict(data, source=data["name"], base_dir=joint.base_dir)
     return joint, arch
 
 
-def all_int8(config: dict[str, Any]) -> dict[str, Any]:
-    depth = config["depth"]
+def with_precision(config: dict[str, Any], depth: str, precision: str) -> dict[str, Any]:
+    """``config`` with every layer (and the head) at ``precision``."""
+    layers = config[depth]
     return {
         **config,
-        "attention_precision": ["int8"] * depth,
-        "mlp_precision": ["int8"] * depth,
-        "head_precision": "int8",
+        "attention_precision": [precision] * layers,
+        "mlp_precision": [precision] * layers,
+        "head_precision": precision,
     }
 
 
@@ -76,25 +84,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=int, default=60)
+    parser.add_argument(
+        "--space",
+        default="vit-quant",
+        help="a space with precision genes (shipped name or file; benchmarks/instatune.py "
+        "writes instatune-quant.yaml for its BERT)",
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "results" / "quantization")
     args = parser.parse_args()
     from nas_search.api import run
     from nas_search.evaluation import build_evaluator
+    from nas_search.evaluation.elastic import extreme_configs
     from nas_search.results.pareto import hypervolume
 
-    joint, arch = spaces()
+    joint, arch = spaces(args.space)
     evaluator = build_evaluator(joint)
     evaluator.prepare()
-    largest = {"embed_dim": 64, "depth": 4, "num_heads": [4] * 4, "mlp_ratio": [4] * 4}
-    base = evaluator.evaluate(all_int8(largest))
-    fp32 = evaluator.evaluate(
-        {
-            **largest,
-            "attention_precision": ["fp32"] * 4,
-            "mlp_precision": ["fp32"] * 4,
-            "head_precision": "fp32",
-        }
-    )
+    depth = joint.space.params["attention_precision"].per_layer
+    largest, _ = extreme_configs(joint, depth, 0)
+    largest = {k: v for k, v in largest.items() if k not in GENES}
+    base = evaluator.evaluate(with_precision(largest, depth, "int8"))
+    fp32 = evaluator.evaluate(with_precision(largest, depth, "fp32"))
     print(
         f"largest sub-network: fp32 {fp32['accuracy']:.2f}% {fp32['latency_ms']:.3f} ms "
         f"{fp32['size_mb'] * 1e3:.1f} kB; all-int8 {base['accuracy']:.2f}% "
@@ -117,18 +127,22 @@ def main() -> None:
         requantized = []
         for _, row in c.front.iterrows():
             config = {
-                k: json.loads(row[k]) if isinstance(row[k], str) else int(row[k])
-                for k in ("embed_dim", "depth", "num_heads", "mlp_ratio")
+                p.name: json.loads(row[p.name])
+                if isinstance(row[p.name], str)
+                else int(row[p.name])
+                for p in arch.space.parameters
             }
-            m = evaluator.evaluate(all_int8(config))
+            m = evaluator.evaluate(with_precision(config, depth, "int8"))
             requantized.append([m[o] for o in OBJECTIVES])
         arms["arch, then all-int8"][seed] = front_of(np.array(requantized))
         print(f"seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
     every = np.vstack([f for fronts in arms.values() for f in fronts.values()])
-    ref = np.array([-90.0, every[:, 1].max(), every[:, 2].max()])
+    bound = joint.objectives[0].bound
+    floor = float(bound) if bound is not None else float(every[:, 0].min())
+    ref = np.array([-floor, every[:, 1].max(), every[:, 2].max()])
     lines = [
-        f"vit-quant, budget {args.budget}, seeds {args.seeds}; hypervolume at accuracy 90%, "
-        f"latency {ref[1]:.3f} ms, size {ref[2] * 1e3:.1f} kB (the worst measured)",
+        f"{joint.name}, budget {args.budget}, seeds {args.seeds}; hypervolume at accuracy "
+        f"{floor:.1f}%, latency {ref[1]:.3f} ms, size {ref[2] * 1e3:.1f} kB (the worst measured)",
         f"baseline: the largest sub-network all-int8, {base['accuracy']:.2f}% "
         f"{base['latency_ms']:.3f} ms {base['size_mb'] * 1e3:.1f} kB "
         f"(fp32: {fp32['accuracy']:.2f}% {fp32['latency_ms']:.3f} ms "
@@ -155,7 +169,8 @@ def main() -> None:
     )
     text = "\n".join(lines)
     print("\n" + text)
-    out = ROOT / "benchmarks" / "results" / "quantization.txt"
+    suffix = "" if joint.name == "vit-quant" else f"-{joint.name}"
+    out = ROOT / "benchmarks" / "results" / f"quantization{suffix}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text + "\n")
 

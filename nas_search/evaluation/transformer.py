@@ -328,7 +328,7 @@ class TransformerEvaluator(ElasticEvaluator):
 
         model = extract(self.model, self.subnet(config))
         names = input_names(self.shape)
-        inputs = [self._inputs[n] for n in names]
+        inputs = [self._inputs[n].cpu() for n in names]
         proto = to_onnx(wrapped(model), inputs, names, dynamic_axes(model))
         return quantize(proto, self.int8_layers(config), prefix="encoder.body.")
 

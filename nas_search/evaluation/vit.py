@@ -309,7 +309,8 @@ class VitEvaluator(ElasticEvaluator):
 
         sub = self.subnet(config)
         dynamic = {"pixel_values": {0: ("batch", 1 << 16)}}
-        proto = to_onnx(extract(self.model, sub), [self._inputs], ["pixel_values"], dynamic)
+        inputs = [self._inputs.cpu()]
+        proto = to_onnx(extract(self.model, sub), inputs, ["pixel_values"], dynamic)
         return quantize(proto, self.int8_layers(config), prefix="body.")
 
     def _accuracy(self, model: Any, sub: Subnet) -> float:
