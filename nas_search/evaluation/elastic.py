@@ -13,6 +13,7 @@ from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluationFailed, EvaluatorError
 from nas_search.evaluation.base import BaseEvaluator
 from nas_search.supernet.precision import GENES, PRECISIONS, Groups, int8_layers, serialized_bytes
+from nas_search.supernet.settings import RUNTIME_FIELDS
 
 
 def check_dimensions(
@@ -218,7 +219,33 @@ class ElasticEvaluator(BaseEvaluator):
         """The validation split's inputs (named as the model takes them) and labels."""
         raise NotImplementedError
 
+    def _training(self) -> Any:
+        """The settings the weights are trained with (None: they are not trained here)."""
+        raise NotImplementedError
+
+    def _identity(self) -> dict[str, Any]:
+        """What the weights are of, for their cache key (the data and settings aside)."""
+        raise NotImplementedError
+
+    def _data_digest(self) -> str:
+        raise NotImplementedError
+
     # shared -------------------------------------------------------------------------------
+    def weights_path(self) -> Path | None:
+        """Where the trained weights are, or will be once trained (the cache, keyed by what
+        they are of, the data's digest and the training settings, or
+        ``evaluator.checkpoint``); None where nothing is trained."""
+        from nas_search.supernet.store import cached_checkpoint, checkpoint_key
+
+        if self.spec.checkpoint is not None:
+            return self._path(self.spec.checkpoint)
+        settings = self._training()
+        if settings is None or self.spec.data is None:
+            return None
+        how = settings.model_dump(exclude=set(RUNTIME_FIELDS))
+        key = checkpoint_key(self._identity(), self._data_digest(), how)
+        return cached_checkpoint(self.definition.name, key)
+
     def _path(self, value: str) -> Path:
         """A path of the space file's, relative to its folder."""
         path = Path(value).expanduser()

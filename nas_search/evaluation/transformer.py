@@ -41,7 +41,7 @@ from nas_search.supernet.encoder_arch import (
 )
 from nas_search.supernet.precision import Groups, groups_of
 from nas_search.supernet.pretrained import model_dir, read_config, shape_of, weights_digest
-from nas_search.supernet.settings import RUNTIME_FIELDS, FinetuneSettings
+from nas_search.supernet.settings import FinetuneSettings
 
 Notice = Callable[[str], None]
 
@@ -140,19 +140,14 @@ class TransformerEvaluator(ElasticEvaluator):
         """Of the model folder's config.json and safetensors files (read once: they are big)."""
         return weights_digest(self.model_dir)
 
-    def weights_path(self) -> Path | None:
-        """Where the fine-tuned weights are (or will be); None: the pretrained ones as they are."""
-        from nas_search.supernet.store import cached_checkpoint, checkpoint_key
+    def _training(self) -> FinetuneSettings | None:
+        return self.spec.finetune
 
-        if self.spec.checkpoint is not None:
-            return self._path(self.spec.checkpoint)
-        if self.spec.finetune is None or self.spec.data is None:
-            return None
-        settings = self.spec.finetune.model_dump(exclude=set(RUNTIME_FIELDS))
-        what = {**self.shape.to_dict(), "weights": self.model_digest}
-        return cached_checkpoint(
-            self.definition.name, checkpoint_key(what, self.data.digest, settings)
-        )
+    def _identity(self) -> dict[str, Any]:
+        return {**self.shape.to_dict(), "weights": self.model_digest}
+
+    def _data_digest(self) -> str:
+        return str(self.data.digest)
 
     def pretrained(self) -> Any:
         """The model's own weights in an :class:`ElasticEncoder` (seeded classifier if new)."""

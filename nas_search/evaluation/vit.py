@@ -41,7 +41,7 @@ from nas_search.supernet.arch import (
     subnet_of,
 )
 from nas_search.supernet.precision import Groups, groups_of
-from nas_search.supernet.settings import RUNTIME_FIELDS, LatencySettings, TrainSettings
+from nas_search.supernet.settings import LatencySettings, TrainSettings
 
 Positive = Annotated[StrictInt, Field(gt=0)]
 OnEpoch = Callable[[int, int, float], None]
@@ -164,17 +164,14 @@ class VitEvaluator(ElasticEvaluator):
             )
         return splits
 
-    def weights_path(self) -> Path | None:
-        """Where the weights are (or will be once trained); None without any."""
-        from nas_search.supernet.store import cached_checkpoint, checkpoint_key
+    def _training(self) -> TrainSettings | None:
+        return self.spec.train
 
-        if self.spec.checkpoint is not None:
-            return self._path(self.spec.checkpoint)
-        if self.spec.train is None or self.spec.data is None:
-            return None
-        train = self.spec.train.model_dump(exclude=set(RUNTIME_FIELDS))
-        key = checkpoint_key(self.shape.to_dict(), self.splits.digest, train)
-        return cached_checkpoint(self.definition.name, key)
+    def _identity(self) -> dict[str, Any]:
+        return self.shape.to_dict()
+
+    def _data_digest(self) -> str:
+        return str(self.splits.digest)
 
     def train(
         self, out: Path, on_epoch: OnEpoch | None = None, epochs: int | None = None
