@@ -149,8 +149,11 @@ def pareto(
         fmt = _SUFFIX_FORMATS.get(out.suffix.lower(), "")
         if not fmt:
             raise UsageError(f"--out: say --format for {out.name} ({', '.join(FORMATS[1:])})")
-    if fmt == "table":
-        stdout.print(frame_table(front, "Pareto front"))
+    if fmt == "table":  # in a terminal the hash matters least: last, the first to go
+        order = [c for c in front.columns if c != "hash"] + [
+            c for c in front.columns if c == "hash"
+        ]
+        stdout.print(frame_table(front[order], "Pareto front"))
         stdout.print(describe(report))
     elif out is None:
         typer.echo(render(front, fmt), nl=False)
