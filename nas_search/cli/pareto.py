@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,23 +101,17 @@ def export_candidates(
     return paths
 
 
-@app.command()
-def pareto(
-    path: Path = typer.Argument(..., help="A results CSV, or a run directory."),
-    objectives: str | None = typer.Option(
-        None, help="name:max,name:min ... (default: the run's objectives)"
-    ),
-    where: str | None = typer.Option(None, help='Filter rows first, e.g. "latency_ms <= 10".'),
-    format: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Write the front here."),
-    plot: Path | None = typer.Option(None, help="Draw all points and the front to this PNG."),
-    export: Path | None = typer.Option(None, help="Write one candidate.json per front row here."),
-    space: str | None = typer.Option(None, help="Space of the table (default: the run's)."),
-    ref: str | None = typer.Option(None, help="Hypervolume reference point, comma-separated."),
-) -> None:
-    """Print the non-dominated rows of a results table, with their hypervolume."""
-    if format not in FORMATS:
-        raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {format!r}")
+@dataclass(frozen=True)
+class _Table:
+    path: Path  # the results CSV
+    run_dir: Path | None
+    frame: pd.DataFrame
+    definition: SpaceDefinition | None
+    objectives: list[ObjectiveSpec]
+
+
+def _load(path: Path, objectives: str | None, where: str | None, space: str | None) -> _Table:
+    """A results table (a CSV, or a run directory's), filtered, with its objectives."""
     run_dir = find_run_dir(path)
     table_path = path / RESULTS if path.is_dir() else path
     if path.is_dir() and run_dir is None:
@@ -133,14 +128,90 @@ def pareto(
         )
     if where:
         frame = apply_where(frame, where)
-    reference = None
-    if ref:
-        try:
-            reference = [float(v) for v in ref.split(",")]
-        except ValueError:
-            reference = []
-        if not reference or not all(math.isfinite(v) for v in reference):
-            raise UsageError(f"--ref: must be comma-separated finite numbers, got {ref!r}")
+    return _Table(table_path, run_dir, frame, definition, chosen)
+
+
+def _reference(ref: str | None) -> list[float] | None:
+    if not ref:
+        return None
+    try:
+        reference = [float(v) for v in ref.split(",")]
+    except ValueError:
+        reference = []
+    if not reference or not all(math.isfinite(v) for v in reference):
+        raise UsageError(f"--ref: must be comma-separated finite numbers, got {ref!r}")
+    return reference
+
+
+def compare(tables: list[_Table], reference: list[float] | None) -> None:
+    """Several runs' fronts on one reference point and one ideal point, side by side."""
+    first = tables[0]
+    key = [(o.name, o.direction) for o in first.objectives]
+    for table in tables[1:]:
+        if [(o.name, o.direction) for o in table.objectives] != key:
+            raise UsageError(
+                f"{table.path}: its objectives differ from those of {first.path}; "
+                "say --objectives name:max,name:min"
+            )
+    every = pd.concat([t.frame for t in tables], ignore_index=True)
+    common = pareto_report(every, first.objectives, reference, source="the runs")
+    rows = []
+    for table in tables:
+        report = pareto_report(
+            table.frame,
+            first.objectives,
+            list(common.reference),
+            str(table.path),
+            ideal=list(common.ideal),
+        )
+        row: dict[str, Any] = {"run": str(table.run_dir or table.path)}
+        row |= {"rows": len(report.rows), "front": len(report.front)}
+        row |= {"hypervolume": report.hypervolume, "normalized": report.normalized_hypervolume}
+        rows.append(row)
+    stdout.print(frame_table(pd.DataFrame(rows), "Runs on one reference point"))
+    names = [o.name for o in first.objectives]
+    point = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, common.reference, strict=True))
+    ideal = ", ".join(f"{n}={v:.6g}" for n, v in zip(names, common.ideal, strict=True))
+    stdout.print(
+        f"reference point {point}; ideal point {ideal} (the best of all runs): normalized is "
+        "the share of the box between them that a front dominates"
+    )
+
+
+@app.command()
+def pareto(
+    paths: list[Path] = typer.Argument(
+        ...,
+        help="A results CSV, or a run directory; several: their fronts compared on one "
+        "reference point.",
+    ),
+    objectives: str | None = typer.Option(
+        None, help="name:max,name:min ... (default: the run's objectives)"
+    ),
+    where: str | None = typer.Option(None, help='Filter rows first, e.g. "latency_ms <= 10".'),
+    format: str = typer.Option("table", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the front here."),
+    plot: Path | None = typer.Option(None, help="Draw all points and the front to this PNG."),
+    export: Path | None = typer.Option(None, help="Write one candidate.json per front row here."),
+    space: str | None = typer.Option(None, help="Space of the table (default: the run's)."),
+    ref: str | None = typer.Option(None, help="Hypervolume reference point, comma-separated."),
+) -> None:
+    """Print the non-dominated rows of a results table, with their hypervolume; or compare
+    several runs' fronts on one reference point."""
+    if format not in FORMATS:
+        raise UsageError(f"--format: must be one of {', '.join(FORMATS)}, got {format!r}")
+    reference = _reference(ref)
+    if len(paths) > 1:
+        for flag, value in (("--out", out), ("--plot", plot), ("--export", export)):
+            if value is not None:
+                raise UsageError(f"{flag}: takes one run, got {len(paths)}")
+        if format != "table":
+            raise UsageError(f"--format: several runs are compared as a table, got {format!r}")
+        compare([_load(p, objectives, where, space) for p in paths], reference)
+        return
+    table = _load(paths[0], objectives, where, space)
+    frame, definition, chosen = table.frame, table.definition, table.objectives
+    table_path, run_dir = table.path, table.run_dir
     report = pareto_report(frame, chosen, reference, source=str(table_path))
     params = [p.name for p in definition.space.parameters] if definition else []
     front = report.front[front_columns(report, params)]

@@ -109,9 +109,12 @@ def pareto_report(
     objectives: Sequence[ObjectiveSpec],
     reference: Sequence[float] | None = None,
     source: str = "table",
+    ideal: Sequence[float] | None = None,
 ) -> ParetoReport:
     """Front of ``frame``: failed rows and rows missing an objective are left out; rows beyond
-    an objective's bound stay in ``rows`` but not on the front; duplicates show once."""
+    an objective's bound stay in ``rows`` but not on the front; duplicates show once.
+    ``reference`` and ``ideal`` (the objectives' own units; default: from ``frame``) bound the
+    box the normalized hypervolume is a share of: give both to compare several tables."""
     objectives = list(objectives)
     names = [o.name for o in objectives]
     missing = [n for n in names if n not in frame.columns]
@@ -155,11 +158,14 @@ def pareto_report(
     front = rows[mask]
     order = np.lexsort(F[mask].T[::-1]) if mask.any() else np.array([], dtype=int)
     front = front.iloc[order]
-    ideal = F.min(axis=0) if len(F) else np.full(len(objectives), np.nan)
+    if ideal is not None:
+        best = np.asarray(ideal, dtype=float) * signs
+    else:
+        best = F.min(axis=0) if len(F) else np.full(len(objectives), np.nan)
     hv = hypervolume(F[mask], ref) if mask.any() else 0.0
-    nhv = normalized_hypervolume(F[mask], ref, ideal) if mask.any() else 0.0
+    nhv = normalized_hypervolume(F[mask], ref, best) if mask.any() else 0.0
     return ParetoReport(
-        objectives, rows, front, int((~inside).sum()), ref * signs, ideal * signs, hv, nhv
+        objectives, rows, front, int((~inside).sum()), ref * signs, best * signs, hv, nhv
     )
 
 

@@ -93,3 +93,35 @@ def test_bad_pareto_input(cli, tmp_path, args, message):
 def test_unreadable_csv(cli, tmp_path):
     result = cli("pareto", tmp_path / "absent.csv", "--objectives", "a:max")
     assert result.exit_code == 2 and "absent.csv: no such file" in result.stderr
+
+
+def test_several_runs_on_one_reference_point(cli, nb201_run, tmp_path):
+    other = tmp_path / "seed1"
+    done = cli("run", "--space", "nb201", "--out", other, "--budget", 40, "--seed", 1, "-q")
+    assert done.exit_code == 0, done.output
+    result = cli("pareto", nb201_run, other)
+    assert result.exit_code == 0, result.output
+    assert "Runs on one reference point" in result.stdout
+    line = next(x for x in result.stdout.splitlines() if x.startswith("reference point"))
+    point = dict(p.split("=") for p in line.split(";")[0][len("reference point ") :].split(", "))
+    ref = f"{point['test_acc']},{point['lat_pixel3_ms']}"
+    frames = [pd.read_csv(run / "results.csv") for run in (nb201_run, other)]
+    worst = max(f["lat_pixel3_ms"].max() for f in frames)  # the bound is for accuracy only
+    assert float(point["lat_pixel3_ms"]) == pytest.approx(worst, rel=1e-5)
+    for run in (nb201_run, other):  # each run's hypervolume equals its own on that point
+        alone = cli("pareto", run, "--ref", ref)
+        hv = alone.stdout.split("hypervolume ")[1].split(" ")[0]
+        row = next(x for x in result.stdout.splitlines() if f" {run.name} " in x or str(run) in x)
+        assert hv in row, (hv, row)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--plot", "x.png"], "--plot: takes one run, got 2"),
+        (["--format", "csv"], "--format: several runs are compared as a table, got 'csv'"),
+    ],
+)
+def test_several_runs_refuse_single_run_outputs(cli, nb201_run, extra, message):
+    result = cli("pareto", nb201_run, nb201_run, *extra)
+    assert result.exit_code == 2 and message in result.output
