@@ -63,3 +63,10 @@ def where(source: str | None, path: str | None = None) -> str:
     """Format the ``file: field.path: `` prefix of a message."""
     parts = [p for p in (source, path) if p]
     return "".join(f"{p}: " for p in parts)
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message, first line only (its type's name where it has none): what a
+    one-line error says of a library's failure."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nas_search.csvfile import read_text
-from nas_search.errors import EvaluatorError
+from nas_search.errors import EvaluatorError, first_line
 from nas_search.supernet.encoder_arch import ACTIVATIONS, EncoderShape
 
 #: model_type -> the transformers class that loads it
@@ -176,7 +176,7 @@ def load_weights(path: Path, shape: EncoderShape, field: str) -> dict[str, Any]:
             ignore_mismatched_sizes=True,
         )
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise EvaluatorError(f"{field}: {path}: cannot load the model ({reason})") from None
     finally:
         hf_logging.set_verbosity(verbosity)

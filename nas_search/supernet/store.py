@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from nas_search.errors import EvaluatorError
+from nas_search.errors import EvaluatorError, first_line
 
 FORMAT = "nas-search/supernet-1"
 
@@ -68,7 +68,7 @@ def load_checkpoint(path: Path, shape: dict[str, Any], field: str) -> dict[str, 
     except FileNotFoundError:
         raise EvaluatorError(f"{field}: no such file, got {str(path)!r}") from None
     except Exception as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise EvaluatorError(f"{field}: {path} is not a readable checkpoint ({reason})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise EvaluatorError(

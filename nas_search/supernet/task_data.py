@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from nas_search.csvfile import read_csv, read_text
-from nas_search.errors import EvaluatorError
+from nas_search.errors import EvaluatorError, first_line
 from nas_search.supernet.data import load_splits, split_indices
 
 
@@ -170,7 +170,7 @@ def load_text(
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
     except (OSError, ValueError, TypeError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise EvaluatorError(f"{field}: {tokenizer_dir}: no usable tokenizer ({reason})") from None
     encoded = tokenizer(
         texts,
