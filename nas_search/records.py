@@ -1,6 +1,6 @@
 """The run journal's records, typed: a batch chosen, an evaluation finished, a failed attempt
-that will be retried. Each has one serializer (``to_json``, key order fixed: journals stay
-byte-identical) and :func:`parse_record` reads any of them back."""
+that will be retried, the progress after a batch. Each has one serializer (``to_json``, key
+order fixed: journals stay byte-identical) and :func:`parse_record` reads any of them back."""
 
 from __future__ import annotations
 
@@ -101,7 +101,38 @@ class AttemptRecord:
         }
 
 
-Record = BatchRecord | EvaluationRecord | AttemptRecord
+@dataclass(frozen=True)
+class ProgressRecord:
+    """Where the run stands once every member of batch ``iteration`` is measured: successes and
+    failures so far, the hypervolume of the measured front on the run's fixed reference point
+    (``hypervolume_reference`` in ``run.yaml``; None until it is set), the best measured value
+    of each objective, and per predicted objective the Kendall tau between what was predicted
+    for this batch's members and what they measured (held out: none was in the training rows;
+    None with fewer than three pairs)."""
+
+    kind: ClassVar[str] = "progress"
+    iteration: int
+    evaluations: int
+    failures: int
+    hypervolume: float | None
+    best: dict[str, float]
+    tau: dict[str, float | None]
+    timestamp: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.kind,
+            "iteration": self.iteration,
+            "evaluations": self.evaluations,
+            "failures": self.failures,
+            "hypervolume": self.hypervolume,
+            "best": self.best,
+            "tau": self.tau,
+            "timestamp": self.timestamp,
+        }
+
+
+Record = BatchRecord | EvaluationRecord | AttemptRecord | ProgressRecord
 
 
 def parse_record(data: Mapping[str, Any]) -> Record | None:
@@ -133,6 +164,20 @@ def parse_record(data: Mapping[str, Any]) -> Record | None:
             int(data["attempt"]),
             data.get("error"),
             float(data.get("seconds", 0.0)),
+            str(data.get("timestamp", "")),
+        )
+    if kind == "progress":
+        hv = data.get("hypervolume")
+        return ProgressRecord(
+            int(data["iteration"]),
+            int(data["evaluations"]),
+            int(data["failures"]),
+            None if hv is None else float(hv),
+            {str(k): float(v) for k, v in dict(data.get("best") or {}).items()},
+            {
+                str(k): None if v is None else float(v)
+                for k, v in dict(data.get("tau") or {}).items()
+            },
             str(data.get("timestamp", "")),
         )
     return None

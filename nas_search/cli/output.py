@@ -8,7 +8,6 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 
@@ -80,20 +79,3 @@ def frame_table(
         notes.append(f"not shown for width: {', '.join(left_out)} (--format csv shows all)")
     table.caption = "; ".join(notes) or None
     return table
-
-
-def progress_bar(quiet: bool = False) -> Progress:
-    """A bar on stderr, redrawn only when updated: a refresh thread waking ten times a second
-    would disturb the latency measurements running meanwhile (it flagged most of them as
-    unstable on a 2-core machine)."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[note]}"),
-        console=stderr,
-        disable=quiet or not stderr.is_terminal,  # a pipe or a log file gets no bar
-        transient=True,
-        auto_refresh=False,
-    )

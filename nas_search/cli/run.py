@@ -12,8 +12,9 @@ import typer
 
 from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
+from nas_search.cli.monitor import RunView, notice_of, setup_logging, view_mode
 from nas_search.cli.options import with_settings_flags
-from nas_search.cli.output import frame_table, progress_bar, stderr, stdout
+from nas_search.cli.output import frame_table, stderr, stdout
 from nas_search.cli.prepare import prepare
 from nas_search.config import SpaceDefinition, override_settings
 from nas_search.csvfile import read_csv
@@ -22,7 +23,7 @@ from nas_search.evaluation import build_evaluator
 from nas_search.evaluation.executor import make_executor
 from nas_search.results.rundir import SPACE_COPY, create_run, load_run, update_settings
 from nas_search.results.tables import configs_from_frame, describe
-from nas_search.search import Evaluation, History, run_search
+from nas_search.search import run_search
 
 
 def _sigterm(signum: int, frame: FrameType | None) -> None:
@@ -43,6 +44,16 @@ def _advice(definition: SpaceDefinition, run_dir: Path, exc: SearchStopped) -> s
                 f"the copy: nas-search run --resume {run_dir}{debug}"
             )
     return f"Fix the evaluator, then: nas-search run --resume {run_dir}{debug}"
+
+
+def _successes(run_dir: Path) -> int:
+    """Successful evaluations already in a run's journal (a resumed run's starting count)."""
+    from nas_search.records import EvaluationRecord, Status, parse_record
+    from nas_search.results.journal import JOURNAL, read_journal
+
+    records, _ = read_journal(Path(run_dir) / JOURNAL)
+    parsed = [parse_record(r) for r in records]
+    return sum(isinstance(r, EvaluationRecord) and r.status == Status.OK for r in parsed)
 
 
 def read_configs(paths: list[Path], definition: SpaceDefinition) -> list[dict[str, Any]]:
@@ -93,7 +104,15 @@ def run(
         help="search.enqueue: measure these first (candidate.json, a JSON list of configs, or "
         "a results CSV); repeat for several files",
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Errors only on stderr (the results still on stdout)."
+    ),
+    log: bool = typer.Option(
+        False,
+        "--log",
+        help="A plain log line per batch on stderr, even in a terminal (the default where "
+        "stderr is not one).",
+    ),
     settings: dict[str, Any] | None = None,  # every search: field's flag (cli/options.py)
 ) -> None:
     """Search a space; every real evaluation is journaled before the next one starts."""
@@ -126,25 +145,19 @@ def run(
         if enqueue:
             overrides["enqueue"] = definition.settings.enqueue + read_configs(enqueue, definition)
         definition = definition.with_settings(override_settings(definition.settings, overrides))
+    mode = view_mode(quiet, log)
+    setup_logging(mode)
     evaluator = build_evaluator(definition)
-    prepare(evaluator, quiet)
+    prepare(evaluator, mode)
     if resume is None:
         run_dir = create_run(definition, out)
     previous = signal.signal(signal.SIGTERM, _sigterm)
-    progress = progress_bar(quiet)
-    task = progress.add_task(f"{definition.name}", total=definition.settings.budget, note="")
-
-    def on_evaluation(evaluation: Evaluation, history: History) -> None:
-        note = f"{history.failures} failed" if history.failures else ""
-        progress.update(task, completed=history.successes, note=note, refresh=True)
-
     pool = None
     try:
-        pool = make_executor(definition, evaluator, None if quiet else stderr.print)
-        with progress:
-            outcome = run_search(
-                definition, evaluator, run_dir, on_evaluation=on_evaluation, executor=pool
-            )
+        pool = make_executor(definition, evaluator, notice_of(mode, f"{definition.name} "))
+        view = RunView(definition, _successes(run_dir), mode)
+        with view:
+            outcome = run_search(definition, evaluator, run_dir, executor=pool, monitor=view)
     except KeyboardInterrupt:
         stderr.print(f"Interrupted. Every finished evaluation is saved in {run_dir}.")
         stderr.print(f"Resume with: nas-search run --resume {run_dir}")

@@ -8,8 +8,8 @@ import typer
 
 from nas_search.catalog import DEFAULT_SPACE, load_space
 from nas_search.cli.app import app
-from nas_search.cli.output import stderr, stdout
-from nas_search.cli.prepare import epoch_progress
+from nas_search.cli.monitor import epoch_view, notice_of, setup_logging, view_mode
+from nas_search.cli.output import stdout
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluatorError, UsageError
 from nas_search.evaluation import build_evaluator
@@ -60,7 +60,10 @@ def train(
     ),
     epochs: int | None = typer.Option(None, min=1, help="Override evaluator.train.epochs."),
     force: bool = typer.Option(False, "--force", help="Train even if the checkpoint exists."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Errors only on stderr."),
+    log: bool = typer.Option(
+        False, "--log", help="A plain log line per epoch, even in a terminal."
+    ),
 ) -> None:
     """Train with the sandwich rule (largest, smallest and random sub-networks each step) and
     write the checkpoint atomically. ``run`` uses it without training again."""
@@ -79,7 +82,9 @@ def train(
     if target.exists() and not force:
         stdout.print(f"{target} exists; --force trains again")
         return
-    with epoch_progress("training super-network", quiet) as on_epoch:
+    mode = view_mode(quiet, log)
+    setup_logging(mode)
+    with epoch_view("training super-network", mode) as on_epoch:
         report = evaluator.train(target, on_epoch, epochs)
     stdout.print(
         f"Trained in {report['seconds']} s; validation accuracy "
@@ -101,7 +106,10 @@ def finetune(
         help="Checkpoint to write (default: evaluator.checkpoint or the cache).",
     ),
     force: bool = typer.Option(False, "--force", help="Fine-tune even if the checkpoint exists."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Errors only on stderr."),
+    log: bool = typer.Option(
+        False, "--log", help="A plain log line per epoch, even in a terminal."
+    ),
 ) -> None:
     """Make a pretrained model elastic while fine-tuning it on the space's task (InstaTune:
     the full model and random sub-networks each step, distilled from the full model) and
@@ -122,8 +130,10 @@ def finetune(
     if target.exists() and not force:
         stdout.print(f"{target} exists; --force fine-tunes again")
         return
-    with epoch_progress("fine-tuning", quiet) as on_epoch:
-        report = evaluator.finetune(target, on_epoch, None if quiet else stderr.print)
+    mode = view_mode(quiet, log)
+    setup_logging(mode)
+    with epoch_view("fine-tuning", mode) as on_epoch:
+        report = evaluator.finetune(target, on_epoch, notice_of(mode))
     stdout.print(
         f"Fine-tuned in {report['seconds']} s; validation accuracy "
         f"{report['largest_val_acc']:.2f}% (full model), {report['smallest_val_acc']:.2f}% "

@@ -19,6 +19,7 @@ from rich.table import Table
 from nas_search.candidate import Candidate, read_candidate
 from nas_search.catalog import load_space, shipped_dir
 from nas_search.cli.app import app
+from nas_search.cli.monitor import setup_logging, view_mode
 from nas_search.cli.output import fmt, stderr, stdout
 from nas_search.cli.prepare import prepare
 from nas_search.config import NAME_PATTERN, SpaceDefinition
@@ -169,7 +170,9 @@ def validate(
             if config is None:
                 ok = False
             elif not no_measure and evaluator is not None:
-                prepare(evaluator)
+                mode = view_mode()
+                setup_logging(mode)
+                prepare(evaluator, mode)
                 ok = (
                     _report(cand, evaluator, config, [o.name for o in definition.objectives]) and ok
                 )

@@ -24,7 +24,8 @@ class Evaluator(Protocol):
     of predicting them, and constraints may name them).
 
     ``prepare`` gets it ready to measure (a super-network trained on first use, weights
-    loaded; ``on_epoch(epoch, epochs, loss)`` and ``notice(text)`` report progress) and
+    loaded; ``on_epoch(epoch, epochs, loss)``, called with epoch 0 and a NaN loss when training
+    starts, and ``notice(text)`` report progress) and
     ``load`` imports the user's code it runs, in the process that measures; ``computes_exact``
     says it computes its exact metrics itself (no ``exact_function``), ``runs_user_code``
     that :meth:`evaluate` runs the user's code in this process.

@@ -187,7 +187,7 @@ class TransformerEvaluator(ElasticEvaluator):
         def epoch_done(epoch: int, epochs: int, loss: float, acc: float) -> None:
             if on_epoch is not None:
                 on_epoch(epoch, epochs, loss)
-            if notice is not None:
+            if notice is not None and epoch:
                 notice(
                     f"epoch {epoch}/{epochs}: loss {loss:.4f}, validation accuracy "
                     f"{acc:.2f}% (full model)"

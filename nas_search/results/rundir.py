@@ -217,3 +217,32 @@ def find_run_dir(path: Path) -> Path | None:
         if candidate.is_dir() and (candidate / RUN_FILE).is_file():
             return candidate
     return None
+
+
+#: ``run.yaml``'s key for the reference point of the hypervolume the journal records per batch
+REFERENCE = "hypervolume_reference"
+
+
+def read_reference(run_dir: Path, names: list[str]) -> list[float] | None:
+    """The run's fixed hypervolume reference point (objectives ``names``), if set yet (a
+    journal without ``run.yaml``, as a test may make, has none)."""
+    if not (Path(run_dir) / RUN_FILE).exists():
+        return None
+    stored = read_run_file(run_dir).get(REFERENCE)
+    if not isinstance(stored, dict) or any(n not in stored for n in names):
+        return None
+    try:
+        return [float(stored[n]) for n in names]
+    except (TypeError, ValueError):
+        raise ResultsError(f"{Path(run_dir) / RUN_FILE}: {REFERENCE}: must be numbers") from None
+
+
+def store_reference(run_dir: Path, names: list[str], reference: list[float]) -> None:
+    """Write the run's hypervolume reference point into ``run.yaml`` (by the process that
+    holds the run, once; nowhere without a ``run.yaml``)."""
+    if not (Path(run_dir) / RUN_FILE).exists():
+        return
+    info = read_run_file(run_dir)
+    info[REFERENCE] = {n: float(v) for n, v in zip(names, reference, strict=True)}
+    text = yaml.dump(info, Dumper=NoAliasDumper, sort_keys=False, allow_unicode=True)
+    write_atomic(Path(run_dir) / RUN_FILE, text)

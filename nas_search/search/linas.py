@@ -168,8 +168,10 @@ class LinasTactic(Tactic):
         vectors, values = self._training(measured)
         seed = int(rng.integers(0, 2**31 - 1))
         self.info["training_rows"] = len(values)
+        self.monitor.phase("fitting the predictors")
         self.info["predictors"] = self.surrogate.fit(vectors, values, seed)
         self.fitted = (vectors, values)
+        self.monitor.phase("searching the predictors")
         archive = self._optimize(history, vectors, values * self.signs, rng, seed)
         return vectors, values, archive
 

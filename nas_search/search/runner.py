@@ -30,6 +30,7 @@ from nas_search.evaluation.executor import Executor, InProcess, make_executor
 from nas_search.records import BatchRecord
 from nas_search.results.tables import ParetoReport
 from nas_search.search.history import Evaluation, History
+from nas_search.search.monitor import Monitor
 from nas_search.search.session import Session
 
 
@@ -51,6 +52,7 @@ def run_search(
     *,
     on_evaluation: Callback | None = None,
     executor: Executor | None = None,
+    monitor: Monitor | None = None,
 ) -> RunOutcome:
     """Run (or resume) the search whose journal lives in ``run_dir`` until its budget is spent.
 
@@ -58,6 +60,7 @@ def run_search(
     :func:`~nas_search.evaluation.executor.make_executor`; closed at the end);
     ``evaluator`` also gives the exact metrics the search computes. SIGINT and SIGTERM stop
     the run with ``KeyboardInterrupt``, once every measurement already finished is journaled.
+    ``monitor`` hears what the run is doing (:class:`~nas_search.search.monitor.Monitor`).
     """
     settings = definition.settings
     owned = None
@@ -70,7 +73,12 @@ def run_search(
             # with several workers the next batch is chosen while this one is measured
             lookahead = 1 if settings.workers > 1 else 0
             session = Session(
-                definition, evaluator, run_dir, lookahead=lookahead, critical=interrupts.held
+                definition,
+                evaluator,
+                run_dir,
+                lookahead=lookahead,
+                critical=interrupts.held,
+                monitor=monitor,
             )
             try:
                 return _drive(session, executor, on_evaluation, interrupts)

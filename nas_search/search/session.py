@@ -20,10 +20,25 @@ from nas_search.config import SpaceDefinition
 from nas_search.encoding import encode
 from nas_search.errors import EvaluationFailed, SearchStopped
 from nas_search.evaluation import Evaluator, Measurement
-from nas_search.records import AttemptRecord, BatchRecord, Status, parse_record
+from nas_search.records import (
+    AttemptRecord,
+    BatchRecord,
+    EvaluationRecord,
+    ProgressRecord,
+    Status,
+    parse_record,
+)
 from nas_search.results.journal import JOURNAL, Journal
+from nas_search.results.progress import (
+    best_values,
+    fixed_reference,
+    front_hypervolume,
+    rank_correlation,
+)
+from nas_search.results.rundir import read_reference, store_reference
 from nas_search.results.tables import ParetoReport, write_run_tables
 from nas_search.search.history import Evaluation, History, Proposal
+from nas_search.search.monitor import Monitor
 from nas_search.search.tactic import iteration_rng, make_tactic
 
 Critical = Callable[[], AbstractContextManager[Any]]
@@ -36,6 +51,12 @@ class Session:
     ``lookahead`` 1 lets the next batch be chosen while the current one is measured (from the
     batches before it): what is proposed then depends on which batches are finished, never on
     timing. ``critical`` guards each journal write (the run loop defers stop signals there).
+    ``monitor`` hears of phases, evaluations and finished batches.
+
+    When a batch's last member is measured, a :class:`~nas_search.records.ProgressRecord` is
+    journaled: the hypervolume of the measured front on the run's fixed reference point
+    (written into ``run.yaml`` when the first batch with a success ends), the best value of
+    each objective, and how well that batch's predictions ranked its measurements.
     """
 
     def __init__(
@@ -46,8 +67,10 @@ class Session:
         *,
         lookahead: int = 0,
         critical: Critical = nullcontext,
+        monitor: Monitor | None = None,
     ) -> None:
         self.definition, self.run_dir = definition, Path(run_dir)
+        self.monitor = monitor or Monitor()
         self.settings = definition.settings
         #: measured first: the run's ``search.enqueue``, then the evaluator's own baselines
         #: (the ``transformer`` evaluator's full model)
@@ -66,8 +89,13 @@ class Session:
         states = [b.state for b in batches if isinstance(b, BatchRecord) and b.state]
         if states:
             self.tactic.restore(states[-1])
+        self.tactic.monitor = self.monitor
         self.lookahead = self._lag = lookahead
         self.exhausted = False  # the space had no more feasible sub-networks to give
+        self._names = [o.name for o in definition.objectives]
+        self.reference = read_reference(self.run_dir, self._names)
+        self._measured: list[EvaluationRecord] = []  # in journal order
+        self._catch_up_progress()
 
     # choosing ------------------------------------------------------------------------------
     @property
@@ -108,6 +136,8 @@ class Session:
                 self.journal.append(record.to_json())
             batches.append(record)
             self._lag = self.lookahead
+            guided = any(p.predicted for p in proposals)
+            self.monitor.phase(f"measuring batch {iteration}" if guided else "initial design")
         return batches
 
     def _enqueued(self, history: History) -> list[Proposal] | None:
@@ -148,9 +178,14 @@ class Session:
             timestamp=now(),
             traceback=measurement.traceback,
         )
+        record = evaluation.record()
         with self.critical():
-            self.journal.append(evaluation.record().to_json())
+            self.journal.append(record.to_json())
             self.history.add_evaluation(evaluation)
+        self._measured.append(record)
+        self.monitor.evaluation(evaluation, self.history)
+        if self.batch_done(iteration):
+            self._journal_progress(iteration, self._measured)
         return evaluation
 
     def record_attempt(self, ident: int, failed: Measurement, attempt: int) -> None:
@@ -161,6 +196,73 @@ class Session:
 
     def batch_done(self, iteration: int) -> bool:
         return all(it != iteration for _, it, _ in self.history.pending)
+
+    # progress ------------------------------------------------------------------------------
+    def _journal_progress(self, iteration: int, measured: list[EvaluationRecord]) -> None:
+        """Journal the progress after batch ``iteration`` from the ``measured`` records up to
+        its last one (in journal order), and tell the monitor."""
+        objectives = self.definition.objectives
+        ok = [r.status == Status.OK for r in measured]
+        values = self._values(measured)
+        self._fix_reference(values)
+        hv = None
+        if self.reference is not None:
+            hv = float(f"{front_hypervolume(values, objectives, self.reference):.10g}")
+        progress = ProgressRecord(
+            iteration=iteration,
+            evaluations=sum(ok),
+            failures=len(ok) - sum(ok),
+            hypervolume=hv,
+            best=best_values(values, objectives),
+            tau=_held_out_tau([r for r in measured if r.iteration == iteration], self._names),
+            timestamp=now(),
+        )
+        with self.critical():
+            self.journal.append(progress.to_json())
+        self.monitor.batch(progress, self.history)
+
+    def _fix_reference(self, values: np.ndarray) -> None:
+        """Set the run's reference point, once, when the first batch with a success ends:
+        from ``values``, everything measured by then (in ``run.yaml`` for readers)."""
+        if self.reference is not None:
+            return
+        found = fixed_reference(self.definition.objectives, values)
+        if found is not None:
+            self.reference = [float(v) for v in found]
+            with self.critical():
+                store_reference(self.run_dir, self._names, self.reference)
+
+    def _values(self, measured: list[EvaluationRecord]) -> np.ndarray:
+        """The objectives of ``measured`` (NaN where failed or missing), one row each."""
+        names = self._names
+        return np.array(
+            [
+                [r.metrics.get(n, np.nan) if r.status == Status.OK else np.nan for n in names]
+                for r in measured
+            ]
+        ).reshape(-1, len(names))
+
+    def _catch_up_progress(self) -> None:
+        """A run killed between a batch's last measurement and its progress record gets the
+        record when it resumes, computed from the journal as it stood then."""
+        sizes: dict[int, int] = {}
+        done: dict[int, int] = {}
+        summarized: set[int] = set()
+        missing: list[tuple[int, int]] = []  # (iteration, measurements up to its end)
+        for record in map(parse_record, list(self.journal.records)):
+            if isinstance(record, BatchRecord):
+                sizes[record.iteration] = len(record.candidates)
+            elif isinstance(record, ProgressRecord):
+                summarized.add(record.iteration)
+            elif isinstance(record, EvaluationRecord):
+                self._measured.append(record)
+                done[record.iteration] = done.get(record.iteration, 0) + 1
+                if done[record.iteration] == sizes.get(record.iteration):
+                    missing.append((record.iteration, len(self._measured)))
+                    self._fix_reference(self._values(self._measured))
+        for iteration, end in missing:
+            if iteration not in summarized:
+                self._journal_progress(iteration, self._measured[:end])
 
     # the end -------------------------------------------------------------------------------
     def write_tables(self) -> ParetoReport:
@@ -177,6 +279,7 @@ class Session:
     def finish(self) -> ParetoReport:
         """What the tactic writes at the end (LINAS: the predicted front and predictors),
         then the tables."""
+        self.monitor.phase("writing the predicted front and the tables")
         if not self.exhausted:
             rng = iteration_rng(self.settings.seed, self.history.next_iteration)
             self.tactic.finish(self.history, self.run_dir, rng)
@@ -211,6 +314,21 @@ class _ExactGuard:
             raise
         self._successes += 1
         return values
+
+
+def _held_out_tau(batch: list[EvaluationRecord], names: list[str]) -> dict[str, float | None]:
+    """Per predicted objective, the rank correlation of a batch's predictions (made before any
+    of its members was measured) with its successful measurements."""
+    tau: dict[str, float | None] = {}
+    for n in names:
+        pairs = [
+            (r.predicted[n], r.metrics[n])
+            for r in batch
+            if r.status == Status.OK and r.predicted and n in r.predicted and n in r.metrics
+        ]
+        if any(r.predicted and n in r.predicted for r in batch):
+            tau[n] = rank_correlation([p for p, _ in pairs], [m for _, m in pairs])
+    return tau
 
 
 def now() -> str:

@@ -12,6 +12,7 @@ from nas_search.config import SpaceDefinition
 from nas_search.errors import UsageError
 from nas_search.evaluation import Evaluator
 from nas_search.search.history import History, Proposal
+from nas_search.search.monitor import Monitor
 
 
 class Tactic:
@@ -24,9 +25,11 @@ class Tactic:
     (JSON-able, journaled with each batch) and ``restore(state)`` (called with the last
     journaled state when a run resumes), ``info`` (journaled with the batch: predictor choices
     and scores) and ``finish(history, run_dir, rng)`` (what a tactic writes when a run ends).
+    A tactic may tell ``monitor.phase(name)`` what it is doing (the session sets ``monitor``).
     """
 
     info: dict[str, Any] = {}
+    monitor: Monitor = Monitor()
 
     def propose(
         self, history: History, limit: int, rng: np.random.Generator

@@ -89,6 +89,8 @@ def finetune(
     )
     t = settings.temperature
     history = []
+    if on_epoch is not None:  # fine-tuning starts: the view knows how many epochs to expect
+        on_epoch(0, settings.epochs, math.nan, math.nan)
     for epoch in range(settings.epochs):
         model.train()
         losses = []

@@ -110,6 +110,8 @@ def train_supernet(
         ),
     )
     order = torch.Generator().manual_seed(settings.seed)
+    if on_epoch is not None:  # training starts: the view knows how many epochs to expect
+        on_epoch(0, settings.epochs, math.nan)
     for epoch in range(settings.epochs):
         model.train()
         losses = []

@@ -28,7 +28,7 @@ def test_measures_accuracy_latency_and_exact_metrics(write_space):
     evaluator = tiny(write_space)
     epochs = []
     evaluator.prepare(on_epoch=lambda e, n, loss: epochs.append((e, n)))
-    assert epochs == [(1, 3), (2, 3), (3, 3)]
+    assert epochs == [(0, 3), (1, 3), (2, 3), (3, 3)]  # 0: training starts
     small, large = evaluator.evaluate(SMALL), evaluator.evaluate(LARGE)
     for values in (small, large):
         assert 0 <= values["accuracy"] <= 100
