@@ -27,6 +27,7 @@ __all__ = [
     "Regressor",
     "Score",
     "cross_val_score",
+    "gives_std",
     "kendall_tau",
     "load",
     "make_predictor",
@@ -47,3 +48,9 @@ def make_predictor(name: Any, random_state: int | np.random.Generator | None = N
     if name in KINDS or name.startswith(EXTERNAL):
         return Regressor(name, random_state)
     raise ValueError(f"predictor must be one of {', '.join(NAMES)}, got {name!r}")
+
+
+def gives_std(model: Any) -> bool:
+    """Whether a fitted predictor's ``predict(X, return_std=True)`` gives a real spread: a
+    model without one (XGBoost, SVR, an MLP, a plain scikit-learn regressor) gives zeros."""
+    return bool(getattr(model, "gives_std", False))

@@ -12,6 +12,9 @@ from predictors.models import Regressor
 
 
 class Ensemble(RegressorMixin, BaseEstimator):
+    #: the members' disagreement is a spread, whatever the members
+    gives_std = True
+
     def __init__(
         self,
         kinds: Sequence[str] = ("ridge", "extra_trees", "xgboost"),

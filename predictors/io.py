@@ -33,6 +33,7 @@ def _describe(predictor: Any) -> dict[str, Any]:
             "folds": predictor.folds,
             "min_rows": predictor.min_rows,
             "growth": predictor.growth,
+            "spread_margin": predictor.spread_margin,
             "choice": predictor.choice_,
             "scores": {k: s.as_dict() for k, s in predictor.scores_.items()},
         }
@@ -100,7 +101,12 @@ def _load_one(directory: Path) -> Any:
         predictor = Ensemble(info["kinds"], seed)
     elif kind == "AutoPredictor":
         predictor = AutoPredictor(
-            info["candidates"], info["folds"], info["min_rows"], info["growth"], seed
+            info["candidates"],
+            info["folds"],
+            info["min_rows"],
+            info["growth"],
+            spread_margin=info.get("spread_margin", 0.0),  # saved before it existed: none
+            random_state=seed,
         )
     else:
         raise ValueError(f"{directory}: unknown predictor class {kind!r}")

@@ -18,6 +18,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from predictors.base import as_generator_seed
 
 KINDS = ("ridge", "gp", "svr", "rf", "extra_trees", "mlp", "xgboost")
+#: the kinds whose models give a predictive spread of their own (the others give 0: none)
+WITH_SPREAD = ("ridge", "gp", "rf", "extra_trees")
 #: a Gaussian process costs cubic time and quadratic memory in its rows: above this many, it
 #: is fitted on this many drawn with its seed (1,000 rows would take 85 MB and 2 s per fit)
 GP_MAX_ROWS = 400
@@ -209,6 +211,11 @@ class Regressor(RegressorMixin, BaseEstimator):
             self.estimator_.fit(Xs, ys)
         self.n_features_in_ = X.shape[1]
         return self
+
+    @property
+    def gives_std(self) -> bool:
+        """Whether ``predict(X, return_std=True)`` gives a real spread (not zeros)."""
+        return isinstance(self.kind, str) and self.kind in WITH_SPREAD
 
     def predict(
         self, X: np.ndarray, return_std: bool = False

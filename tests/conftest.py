@@ -109,3 +109,24 @@ def _results_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     temporary folder."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NAS_SEARCH_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def nb201_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two short LINAS runs of nb201 (seeds 0 and 1, budget 30), made once per session."""
+    from nas_search.catalog import load_space
+    from nas_search.config import override_settings
+    from nas_search.evaluation import build_evaluator
+    from nas_search.results.rundir import create_run
+    from nas_search.search import run_search
+
+    root = tmp_path_factory.mktemp("nb201-runs")
+    runs = []
+    for name, seed in (("a", 0), ("b", 1)):
+        definition = load_space("nb201")
+        settings = override_settings(definition.settings, {"budget": 30, "seed": seed})
+        definition = definition.with_settings(settings)
+        run_dir = create_run(definition, root / name)
+        run_search(definition, build_evaluator(definition), run_dir)
+        runs.append(run_dir)
+    return runs

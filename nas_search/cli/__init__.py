@@ -7,7 +7,15 @@ This package is the only place that prints or exits. Library errors
 
 from __future__ import annotations
 
-from nas_search.cli import export, info, pareto, run, supernet, validate  # noqa: F401  (each registers its command)
+from nas_search.cli import (  # noqa: F401  (each registers its command)
+    export,
+    info,
+    pareto,
+    report,
+    run,
+    supernet,
+    validate,
+)
 from nas_search.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -33,6 +33,7 @@ RUN_FILES = (
     "pareto.md",
     "predicted_pareto.csv",
     "predictors",
+    "report.html",
 )
 _PACKAGES = ("numpy", "pandas", "pymoo", "pydantic", "PyYAML", "scikit-learn", "xgboost", "torch")
 

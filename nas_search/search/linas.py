@@ -153,8 +153,9 @@ class LinasTactic(Tactic):
             config = self.space.decode(x)
             row: dict[str, Any] = {p: _cell(config[p]) for p in config}
             for k, n in enumerate(names):
-                row[f"predicted_{n}"] = float(f"{self.signs[k] * m[k]:.10g}")
-                row[f"uncertainty_{n}"] = float(f"{s[k]:.10g}")
+                value = self.surrogate.shown(k, self.signs[k] * m[k])
+                row[f"predicted_{n}"] = float(f"{value:.10g}")
+                row[f"uncertainty_{n}"] = self._spread(k, s[k])
             rows.append(row)
         frame = pd.DataFrame(rows, columns=columns)
         return frame.sort_values(
@@ -199,9 +200,16 @@ class LinasTactic(Tactic):
     def _proposal(self, vector: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Proposal:
         predicted, uncertainty = {}, {}
         for k, o in enumerate(self.objectives):
-            predicted[o.name] = float(f"{self.signs[k] * mean[k]:.10g}")
-            uncertainty[o.name] = float(f"{std[k]:.10g}")
+            value = self.surrogate.shown(k, self.signs[k] * mean[k])
+            predicted[o.name] = float(f"{value:.10g}")
+            spread = self._spread(k, std[k])
+            if spread is not None:  # none where the model gives none: not a 0
+                uncertainty[o.name] = spread
         return Proposal.of(self.space, vector, predicted=predicted, uncertainty=uncertainty)
+
+    def _spread(self, k: int, std: float) -> float | None:
+        """The uncertainty to record for objective ``k``: None where its model gives none."""
+        return None if k in self.surrogate.without_spread else float(f"{std:.10g}")
 
     def _design(self, history: History, n: int, rng: np.random.Generator) -> list[Proposal]:
         """``n`` feasible never-proposed sub-networks spread out in feature space, from a pool

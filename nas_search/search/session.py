@@ -93,6 +93,9 @@ class Session:
         self.lookahead = self._lag = lookahead
         self.exhausted = False  # the space had no more feasible sub-networks to give
         self._names = [o.name for o in definition.objectives]
+        #: objectives the search predicts (an exact one is computed: its tau says nothing)
+        exact = set(getattr(evaluator, "exact_metrics", ()))
+        self._predicted = [n for n in self._names if n not in exact]
         self.reference = read_reference(self.run_dir, self._names)
         self._measured: list[EvaluationRecord] = []  # in journal order
         self._catch_up_progress()
@@ -214,7 +217,7 @@ class Session:
             failures=len(ok) - sum(ok),
             hypervolume=hv,
             best=best_values(values, objectives),
-            tau=_held_out_tau([r for r in measured if r.iteration == iteration], self._names),
+            tau=_held_out_tau([r for r in measured if r.iteration == iteration], self._predicted),
             timestamp=now(),
         )
         with self.critical():

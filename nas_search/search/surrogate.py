@@ -57,6 +57,10 @@ class Surrogate:
             if o.name in self.exact.names
         }
         self.models: dict[int, Any] = {}
+        #: predicted objectives whose model gives no spread (its std is 0, not a measure)
+        self.without_spread: set[int] = set()
+        #: predicted objectives measured non-negative on every row: predictions stop at 0
+        self.non_negative: set[int] = set()
 
     def _X(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         exact = self.exact(vectors) if self.exact.names else np.zeros((len(vectors), 0))
@@ -67,10 +71,11 @@ class Surrogate:
 
     def fit(self, vectors: np.ndarray, measured: np.ndarray, seed: int) -> dict[str, Any]:
         """Fit on measured objective values (rows: vectors; columns: objectives, own units)."""
-        from predictors import make_predictor
+        from predictors import gives_std, make_predictor
 
         X, _ = self._X(vectors)
         info: dict[str, Any] = {}
+        self.without_spread, self.non_negative = set(), set()
         for k in self.predicted:
             # auto keeps its object: its model choice is cached per training prefix
             model = self.models.get(k) if self.predictor == "auto" else None
@@ -79,6 +84,10 @@ class Surrogate:
             model.set_params(random_state=seed + k)
             model.fit(X, self.signs[k] * measured[:, k])
             self.models[k] = model
+            if not gives_std(model):
+                self.without_spread.add(k)
+            if len(measured) and np.all(measured[:, k] >= 0):  # latency, MACs, size, ...
+                self.non_negative.add(k)
             entry: dict[str, Any] = {"model": getattr(model, "choice_", self.name)}
             scores = getattr(model, "scores_", None)
             if scores:
@@ -101,11 +110,18 @@ class Surrogate:
             target = self.signs[k] * measured[:, k]
             save(self.models[k], X, target, directory / self.objectives[k].name)
 
+    def shown(self, k: int, value: float) -> float:
+        """A predicted value of objective ``k`` (own units) as written out: an objective
+        measured non-negative on every row (latency, MACs, size) is not shown below 0, where
+        extrapolating predictors can reach."""
+        return max(value, 0.0) if k in self.non_negative else value
+
     def predict(
         self, vectors: np.ndarray, return_std: bool = True
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Mean and std (minimization form; std 0 unless ``return_std``) of every objective,
-        and the rows whose exact metrics could not be computed."""
+        """Mean and std (minimization form; std 0 unless ``return_std``, and where the model
+        gives none) of every objective, and the rows whose exact metrics could not be computed.
+        The search ranks with these as they are; :meth:`shown` is what a person is shown."""
         X, exact = self._X(vectors)
         n, m = len(vectors), len(self.objectives)
         mean, std = np.zeros((n, m)), np.zeros((n, m))

@@ -167,3 +167,32 @@ def test_a_saved_predictor_never_chooses_code_to_import(tmp_path):
     )
     with pytest.raises(ValueError, match="names a model that is not built in"):
         load(tmp_path / "p")
+
+
+def test_which_models_give_a_spread_of_their_own():
+    from predictors import Ensemble, gives_std
+    from predictors.models import KINDS
+
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    y = X[:, 0] + 0.1 * X[:, 1]
+    for kind in KINDS:
+        model = Regressor(kind, 0).fit(X, y)
+        _, std = model.predict(X[:5], return_std=True)
+        assert gives_std(model) == bool(np.any(std > 0)), kind
+    assert gives_std(Ensemble(random_state=0).fit(X, y))
+    assert not gives_std(object())
+
+
+def test_auto_prefers_a_model_with_a_spread_when_it_ranks_nearly_as_well():
+    from predictors.auto import _best
+    from predictors.scoring import Score
+
+    scores = {"ridge": Score(0.60, 1.0), "gp": Score(0.69, 1.0), "xgboost": Score(0.70, 0.5)}
+    assert _best(("ridge", "gp", "xgboost"), scores, 0.02) == "gp"  # within 0.02 of the best
+    assert _best(("ridge", "gp", "xgboost"), scores, 0.0) == "xgboost"
+    scores["gp"] = Score(0.65, 1.0)
+    assert _best(("ridge", "gp", "xgboost"), scores, 0.02) == "xgboost"  # too far behind
+    assert (
+        _best(("ridge", "xgboost"), {"ridge": Score(0.8, 1), "xgboost": Score(0.7, 1)}, 0.02)
+        == "ridge"
+    )
