@@ -8,7 +8,16 @@ from typing import Any
 
 from nas_search._version import __version__
 
-__all__ = ["Result", "Search", "Trial", "__version__", "load_space", "resume", "run"]
+__all__ = [
+    "Result",
+    "Search",
+    "Trial",
+    "__version__",
+    "load_space",
+    "report",
+    "resume",
+    "run",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -115,6 +115,22 @@ def resume(run_dir: str | Path, *, budget: int | None = None, predictor: Any = N
     return Result.of(run_dir)
 
 
+def report(*run_dirs: str | Path, out: str | Path | None = None, importance: bool = True) -> Path:
+    """Write the HTML report of one run or several, as ``nas-search report`` does; returns
+    its path (default: ``RUN/report.html`` for one run, ``report.html`` for several)."""
+    from nas_search.results.report import write_report
+
+    if not run_dirs:
+        raise UsageError("report: give at least one run directory")
+    dirs = [Path(d) for d in run_dirs]
+    target = (
+        Path(out)
+        if out is not None
+        else (dirs[0] / "report.html" if len(dirs) == 1 else Path("report.html"))
+    )
+    return write_report(dirs, target, importance)
+
+
 @dataclass(frozen=True)
 class Trial:
     """A sub-network to measure: its id in the run, config, hash and what was predicted."""

@@ -31,11 +31,9 @@ def report(
     reference drawn), hypervolume after each evaluation, predicted against measured with
     per-batch rank correlation, parameter importance, and the settings, versions and machine.
     One file, no network: open it anywhere."""
-    from nas_search.results.report import write_report
+    from nas_search.api import report as write_report
 
-    if out is None:
-        out = runs[0] / "report.html" if len(runs) == 1 else Path("report.html")
-    if out.suffix.lower() not in (".html", ".htm"):
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--out: must end in .html, got {out.name!r}")
-    written = write_report(runs, out, importance)
+    written = write_report(*runs, out=out, importance=importance)
     stdout.print(f"Report: {written}")

@@ -199,7 +199,8 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":
         return str(frame.to_csv(index=False))
     if fmt == "md":
-        return str(frame.to_markdown(index=False)) + "\n"
+        shown = frame.astype(object).where(frame.notna(), None)  # empty, as in csv
+        return str(shown.to_markdown(index=False, missingval="")) + "\n"
     if fmt == "json":
         return json.dumps(json.loads(frame.to_json(orient="records")), indent=2) + "\n"
     if fmt == "latex":

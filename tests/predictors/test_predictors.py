@@ -190,6 +190,8 @@ def test_auto_prefers_a_model_with_a_spread_when_it_ranks_nearly_as_well():
     scores = {"ridge": Score(0.60, 1.0), "gp": Score(0.69, 1.0), "xgboost": Score(0.70, 0.5)}
     assert _best(("ridge", "gp", "xgboost"), scores, 0.02) == "gp"  # within 0.02 of the best
     assert _best(("ridge", "gp", "xgboost"), scores, 0.0) == "xgboost"
+    tie = {"gp": Score(0.7, 1.0), "xgboost": Score(0.7, 0.5)}
+    assert _best(("gp", "xgboost"), tie, 0.0) == "xgboost"  # off: rank, then RMSE, as ever
     scores["gp"] = Score(0.65, 1.0)
     assert _best(("ridge", "gp", "xgboost"), scores, 0.02) == "xgboost"  # too far behind
     assert (
