@@ -135,7 +135,8 @@ def _inside(point: Sequence[float], limits: list[tuple[float, float]]) -> bool:
 def front_figure(
     report: ParetoReport, title: str = "", reference: Sequence[float] | None = None
 ) -> Any:
-    """A matplotlib figure of the front: two objectives on one panel, more on every pair."""
+    """A matplotlib figure of the front: two objectives on one panel, more on every pair;
+    front members labelled with their ids."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,8 +147,14 @@ def front_figure(
     cols = min(3, len(pairs))
     rows = int(np.ceil(len(pairs) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.2 * rows), squeeze=False)
+    names = [o.name for o in report.objectives]
     for ax, (a, b) in zip(axes.ravel(), pairs, strict=False):
         outside = draw_front(ax, report, a, b, reference)
+        if "id" in report.front.columns and len(report.front) <= 40:  # a picture has no hover
+            for _, row in report.front.iterrows():
+                ax.annotate(str(row["id"]), (float(row[names[a]]), float(row[names[b]])),
+                            xytext=(3, 3), textcoords="offset points", fontsize=6,
+                            annotation_clip=True)  # fmt: skip
         ax.legend(loc="best", fontsize=7)
         if outside:
             ax.set_title(f"{outside} measured points lie beyond these axes", fontsize=8)
