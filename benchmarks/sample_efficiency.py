@@ -10,6 +10,12 @@ median of each objective; also the number of true-front members found.
     python benchmarks/sample_efficiency.py --table other.csv.gz --params a,b,c \\
         --problem acc_vs_ms=acc:max,ms:min
 
+A problem whose name ends in ``-canonical`` runs on the table made canonical: each cell takes
+the metrics of its canonical form (dead edges set to ``none``, see
+``search_spaces/nb201_canonical.py``), so that, as in many cell-based spaces, different
+encodings of one network measure identically; the report counts how many distinct results
+each method got for its budget.
+
 Writes ``benchmarks/results/sample_efficiency.md`` and ``.png`` (see ``--out``).
 """
 
@@ -43,8 +49,20 @@ DEFAULT_PROBLEMS = [
     "raspi4=test_acc:max,lat_raspi4_ms:min",
     "fpga=test_acc:max,lat_fpga_ms:min",
     "pixel3+params=test_acc:max,lat_pixel3_ms:min,params:min",
+    "pixel3-canonical=test_acc:max,lat_pixel3_ms:min",
 ]
-METHODS = ["linas", "evolutionary", "random", "optuna-nsga2", "optuna-tpe", "pymoo-nsga2"]
+CANONICAL = "-canonical"
+METHODS = [
+    "linas",
+    "linas-hook",
+    "evolutionary",
+    "random",
+    "optuna-nsga2",
+    "optuna-tpe",
+    "pymoo-nsga2",
+]
+#: ``linas-hook``: LINAS told the cells' identity by the space's ``canonical`` hook
+HOOK = ROOT / "search_spaces" / "nb201_canonical.py"
 
 
 @dataclass(frozen=True)
@@ -80,12 +98,27 @@ def _lookup(table: pd.DataFrame, params: tuple[str, ...], columns: list[str]):
     return index, values
 
 
+def canonical_table(table: pd.DataFrame, params: tuple[str, ...]) -> pd.DataFrame:
+    """``table`` with each row's metrics replaced by those of its canonical form's row."""
+    sys.path.insert(0, str(ROOT / "search_spaces"))
+    from nb201_canonical import canonical
+
+    keys = [tuple(row) for row in table[list(params)].itertuples(index=False)]
+    where = {key: k for k, key in enumerate(keys)}
+    forms = [canonical(dict(zip(params, key, strict=True))) for key in keys]
+    rows = [where[tuple(form[p] for p in params)] for form in forms]
+    metrics = [c for c in table.columns if c not in params]
+    out = table.copy()
+    out[metrics] = table[metrics].to_numpy()[rows]
+    return out
+
+
 def run_job(job: Job) -> tuple[Job, np.ndarray, float]:
     """Objective values of every look-up in order (rows) and the wall time of the run."""
     table = pd.read_csv(job.table)
     columns = [c for c, _ in job.problem.objectives]
     start = time.perf_counter()
-    if job.method in ("linas", "evolutionary", "random"):
+    if job.method in ("linas", "linas-hook", "evolutionary", "random"):
         values = _nas_search(job, table, columns)
     elif job.method.startswith("optuna"):
         values = _optuna(job, table, columns)
@@ -113,8 +146,14 @@ def _nas_search(job: Job, table: pd.DataFrame, columns: list[str]) -> np.ndarray
             for c, mx in job.problem.objectives
         ],
         "evaluator": {"type": "table", "path": str(Path(job.table).resolve()), "metrics": columns},
-        "search": {"tactic": job.method, "budget": job.budget, "seed": job.seed},
+        "search": {
+            "tactic": job.method.removesuffix("-hook"),
+            "budget": job.budget,
+            "seed": job.seed,
+        },
     }
+    if job.method.endswith("-hook"):
+        space["canonical"] = f"{HOOK}:canonical"
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "space.yaml"
         path.write_text(yaml.safe_dump(space))
@@ -231,8 +270,17 @@ def main(argv: list[str] | None = None) -> None:
     methods = args.methods.split(",")
     params = tuple(args.params.split(","))
     table = pd.read_csv(args.table)
+    scratch = tempfile.TemporaryDirectory()
+    tables = {p.name: (args.table, table) for p in problems}
+    if any(p.name.endswith(CANONICAL) for p in problems):
+        canonical = canonical_table(table, params)
+        path = str(Path(scratch.name) / "canonical.csv")
+        canonical.to_csv(path, index=False)
+        distinct = len(canonical.drop_duplicates(subset=[c for c in table if c not in params]))
+        print(f"canonical table: {distinct} distinct networks of {len(table)} cells", flush=True)
+        tables.update({p.name: (path, canonical) for p in problems if p.name.endswith(CANONICAL)})
     jobs = [
-        Job(m, p, s, max(budgets), args.table, params)
+        Job(m, p, s, max(budgets), tables[p.name][0], params)
         for p in problems
         for m in methods
         for s in range(args.first_seed, args.first_seed + args.seeds)
@@ -252,14 +300,15 @@ def main(argv: list[str] | None = None) -> None:
         problems,
         methods,
         budgets,
-        table,
+        {name: frame for name, (_, frame) in tables.items()},
         Path(args.out),
         args,
         time.perf_counter() - started,
     )
+    scratch.cleanup()
 
 
-def report(results, problems, methods, budgets, table, out: Path, args, elapsed: float) -> None:
+def report(results, problems, methods, budgets, tables, out: Path, args, elapsed: float) -> None:
     out.mkdir(parents=True, exist_ok=True)
     lines = [
         "# Sample efficiency on a measured table",
@@ -267,7 +316,9 @@ def report(results, problems, methods, budgets, table, out: Path, args, elapsed:
         f"Table `{Path(args.table).name}`, parameters {args.params}; {args.seeds} seeds "
         f"({args.first_seed} to {args.first_seed + args.seeds - 1}); "
         f"hypervolume gap (lower is better), median [interquartile range]; the last column "
-        f"counts true-front members found at {max(budgets)} look-ups (median). "
+        f"counts true-front members found at {max(budgets)} look-ups (median), the one "
+        f"before it the distinct results among them (median): a look-up that repeats an "
+        f"earlier result measured a network already measured under another encoding. "
         f"Ran in {elapsed / 60:.1f} min with {args.jobs} jobs on {os.cpu_count()} cores.",
         "",
         "Command: `python benchmarks/sample_efficiency.py --seeds "
@@ -275,13 +326,13 @@ def report(results, problems, methods, budgets, table, out: Path, args, elapsed:
     ]
     curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for problem in problems:
-        scorer = Scorer(table, problem)
+        scorer = Scorer(tables[problem.name], problem)
         objectives = ", ".join(f"{c} ({'max' if mx else 'min'})" for c, mx in problem.objectives)
         lines += ["", f"## {problem.name}: {objectives}", ""]
         header = (
             ["method"]
             + [f"gap @ {b}" for b in budgets]
-            + [f"front found @ {max(budgets)}", "seconds/run"]
+            + [f"distinct @ {max(budgets)}", f"front found @ {max(budgets)}", "seconds/run"]
         )
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         best = {
@@ -300,6 +351,8 @@ def report(results, problems, methods, budgets, table, out: Path, args, elapsed:
                 q1, med, q3 = np.percentile(gaps, [25, 50, 75])
                 mark = "**" if np.isclose(med, best[b]) else ""
                 cells.append(f"{mark}{med:.3f}{mark} [{q1:.3f}, {q3:.3f}]")
+            distinct = [len(np.unique(v[: max(budgets)], axis=0)) for v, _ in runs]
+            cells.append(f"{np.median(distinct):.0f}")
             cells.append(f"{np.median([scorer.found(v[: max(budgets)]) for v, _ in runs]):.0f}")
             cells.append(f"{np.median([s for _, s in runs]):.2f}")
             lines.append("| " + " | ".join(cells) + " |")

@@ -32,6 +32,8 @@ from pydantic import (
 from nas_search.domains import Choices, IntRange, same_value
 from nas_search.encoding import config_problems, digest
 from nas_search.errors import SpaceError, UsageError
+from nas_search.identity import CanonicalHook
+from nas_search.loading import check_function
 from nas_search.settings import (
     SearchSettings,
 )
@@ -179,6 +181,12 @@ class SpaceFile(_Model):
     description: str = ""
     parameters: Annotated[dict[str, ParameterSpec], Field(min_length=1)]
     constraints: list[StrictStr] = Field(default_factory=list)
+    canonical: StrictStr | None = Field(
+        None,
+        description="'module:function' or 'file.py:function' mapping a config to the one "
+        "encoding of its network: configs with one canonical form are one sub-network, "
+        "measured once",
+    )
     objectives: Annotated[list[ObjectiveSpec], Field(min_length=1)]
     evaluator: EvaluatorSection | None = Field(
         None, description="what measures a sub-network (not needed to ask and tell yourself)"
@@ -251,6 +259,8 @@ def check_enqueued(space: SearchSpace, configs: list[dict[str, Any]], where: str
 
 def space_fingerprint(file: SpaceFile) -> str:
     data = file.model_dump(mode="json", include={"parameters", "constraints"})
+    if file.canonical is not None:  # a hook changes what is one sub-network
+        data["canonical"] = file.canonical
     return digest(data)
 
 
@@ -293,6 +303,9 @@ def load_space_dict(
         exact_metrics=file.evaluator.exact if file.evaluator is not None else (),
         source=source,
     )
+    if file.canonical is not None:
+        check_function(file.canonical, base_dir, f"{source}: canonical: ", SpaceError)
+        space.identity = CanonicalHook(space, file.canonical, base_dir, source)
     for k, objective in enumerate(file.objectives):
         if objective.name in file.parameters:
             raise SpaceError(

@@ -62,6 +62,9 @@ class SearchSpace:
     constraints: Sequence[str] = ()
     exact_metrics: Sequence[str] = ()
     source: str | None = None  # the file it came from, for messages
+    #: the space's ``canonical`` hook (:class:`~nas_search.identity.CanonicalHook`), if any:
+    #: maps vectors, inactive genes already 0, to the vectors of their networks' one encoding
+    identity: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False)
     params: dict[str, Parameter] = field(init=False)
     genes: list[tuple[str, int | None]] = field(init=False)
     slots: dict[str, slice] = field(init=False)
@@ -162,9 +165,11 @@ class SearchSpace:
         return mask
 
     def canonical(self, vectors: np.ndarray) -> np.ndarray:
-        """The same vectors with inactive genes set to 0."""
+        """The same sub-networks, one encoding each: inactive genes set to 0, then the space's
+        ``canonical`` hook, if it has one."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.int64))
-        return np.where(self.active_mask(vectors), vectors, 0)
+        out = np.where(self.active_mask(vectors), vectors, 0)
+        return out if self.identity is None else self.identity(out)
 
     def namespace(self, vectors: np.ndarray) -> dict[str, Any]:
         """Parameter values of a batch of vectors, in the form the constraint grammar reads."""
@@ -344,6 +349,10 @@ class SearchSpace:
         out[:, columns] = np.hstack(
             [rows[idx] for (_, rows), idx in zip(blocks, picks, strict=True)]
         )
+        if self.identity is not None:  # one vector per network, in order of first encoding
+            out = self.identity(out)
+            _, first = np.unique(out, axis=0, return_index=True)
+            out = out[np.sort(first)]
         return out
 
     def _group_block(self, length_name: str) -> tuple[list[int], np.ndarray]:

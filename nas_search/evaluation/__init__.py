@@ -19,11 +19,11 @@ from nas_search.evaluation.base import (
 )
 from nas_search.evaluation.callable import PythonEvaluator, PythonSpec
 from nas_search.evaluation.command import CommandEvaluator, CommandSpec
-from nas_search.evaluation.loading import load_function
 from nas_search.evaluation.spec import EvaluatorSpec
 from nas_search.evaluation.table import TableEvaluator, TableSpec
 from nas_search.evaluation.transformer import TransformerEvaluator, TransformerSpec
 from nas_search.evaluation.vit import VitEvaluator, VitSpec
+from nas_search.loading import load_function
 
 __all__ = [
     "BaseEvaluator",

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import StrictStr
 
 from nas_search.evaluation.base import BaseEvaluator, ExactFunction
-from nas_search.evaluation.loading import check_function, load_function
 from nas_search.evaluation.spec import EvaluatorSpec
+from nas_search.loading import check_function, load_function
 
 
 class PythonSpec(EvaluatorSpec):

@@ -27,8 +27,10 @@ class Proposal:
 
     @classmethod
     def of(cls, space: SearchSpace, vector: np.ndarray, **predictions: Any) -> Proposal:
+        """The proposal of ``vector``'s sub-network, in its canonical encoding."""
+        vector = space.canonical(vector)[0]
         config = space.decode(vector)
-        return cls(np.asarray(vector, dtype=np.int64), config, digest(config), **predictions)
+        return cls(vector, config, digest(config), **predictions)
 
 
 @dataclass(frozen=True)

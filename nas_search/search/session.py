@@ -129,7 +129,7 @@ class Session:
                     break
                 self._lag = 0
                 continue
-            proposals = proposals[:remaining]
+            proposals = _distinct(proposals, self.history)[:remaining]
             if not proposals:
                 self.exhausted = True
                 break
@@ -317,6 +317,19 @@ class _ExactGuard:
             raise
         self._successes += 1
         return values
+
+
+def _distinct(proposals: list[Proposal], history: History) -> list[Proposal]:
+    """A batch without a network twice or one already proposed (two encodings of one network
+    are one proposal, whatever the tactic knew)."""
+    keys: set[bytes] = set()
+    kept = []
+    for proposal in proposals:
+        key = proposal.vector.tobytes()
+        if key not in keys and not history.is_seen(proposal.vector):
+            keys.add(key)
+            kept.append(proposal)
+    return kept
 
 
 def _held_out_tau(batch: list[EvaluationRecord], names: list[str]) -> dict[str, float | None]:
