@@ -54,14 +54,17 @@ def fitted_limits(
     """Axis limits for one objective: the front's range, reaching ``MARGIN`` of its span
     further toward worse values (and a little toward better), widened to take in ``extra``
     values (a bound, the reference point) that lie within two spans of the front. Front
-    members that are outliers among ``every`` measured value (beyond three interquartile
-    ranges from the quartiles: the 10%-accuracy cell of a cell space) are left outside."""
+    members that are outliers on the worse side among ``every`` measured value (more than
+    three interquartile ranges beyond the quartile: the 10%-accuracy cell of a cell space) are
+    left outside; an outlier on the better side (a very fast network) is what a front is for."""
     values = np.asarray(front, dtype=float)
     values = values[np.isfinite(values)]
-    if every is not None and len(values) > 2:
-        pool = np.asarray(every, dtype=float)
-        q1, q3 = np.nanpercentile(pool, [25, 75]) if np.isfinite(pool).any() else (0.0, 0.0)
-        inside = values[(values >= q1 - 3 * (q3 - q1)) & (values <= q3 + 3 * (q3 - q1))]
+    if every is not None and len(values) > 2 and np.isfinite(np.asarray(every, float)).any():
+        q1, q3 = np.nanpercentile(np.asarray(every, dtype=float), [25, 75])
+        if objective.direction == "maximize":
+            inside = values[values >= q1 - 3 * (q3 - q1)]
+        else:
+            inside = values[values <= q3 + 3 * (q3 - q1)]
         values = inside if len(inside) >= 2 else values
     if not len(values):
         return (0.0, 1.0)

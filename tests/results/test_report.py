@@ -44,6 +44,9 @@ def test_fitted_axes_leave_a_degenerate_front_member_out():
     assert 80 < lo < 90 and 93 <= hi < 95  # the 10% cell is not squeezing the front
     lo, hi = fitted_limits(front, ACC)  # without the measured values, everything is shown
     assert lo < 10
+    crowd = np.array([0.27, 0.40, 0.41, 0.41, 0.42, 0.42, 0.43, 0.43, 0.44])
+    fast = fitted_limits(np.array([0.27, 0.41, 0.44]), LAT, every=crowd)
+    assert fast[0] < 0.27  # an outlier on the better side is the front's point: shown
     lo, hi = fitted_limits(np.array([2.0, 4.0]), LAT, extra=[5.0])  # a bound in reach
     assert hi >= 5.0
 
