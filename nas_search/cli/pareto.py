@@ -18,7 +18,7 @@ from nas_search.config import ObjectiveSpec, SpaceDefinition
 from nas_search.csvfile import read_csv
 from nas_search.errors import ExpressionError, ResultsError, UsageError
 from nas_search.expr import compile_expression
-from nas_search.results.rundir import find_run_dir, load_run
+from nas_search.results.rundir import find_run_dir, load_run, read_reference
 from nas_search.results.tables import (
     FORMATS,
     RESULTS,
@@ -212,6 +212,8 @@ def pareto(
     table = _load(paths[0], objectives, where, space)
     frame, definition, chosen = table.frame, table.definition, table.objectives
     table_path, run_dir = table.path, table.run_dir
+    if reference is None and run_dir is not None:  # the run's own, as its journal uses
+        reference = read_reference(run_dir, [o.name for o in chosen])
     report = pareto_report(frame, chosen, reference, source=str(table_path))
     params = [p.name for p in definition.space.parameters] if definition else []
     front = report.front[front_columns(report, params)]

@@ -209,12 +209,16 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
 
 
 def write_run_tables(
-    run_dir: Path, definition: SpaceDefinition, records: Iterable[Mapping[str, Any]]
+    run_dir: Path,
+    definition: SpaceDefinition,
+    records: Iterable[Mapping[str, Any]],
+    reference: Sequence[float] | None = None,
 ) -> ParetoReport:
-    """Rewrite ``results.csv``, ``pareto.csv`` and ``pareto.md`` of a run from its journal."""
+    """Rewrite ``results.csv``, ``pareto.csv`` and ``pareto.md`` of a run from its journal;
+    the hypervolume on ``reference`` (the run's fixed one, as its progress records use)."""
     frame = results_frame(definition, records)
     write_atomic(run_dir / RESULTS, frame.to_csv(index=False))
-    report = pareto_report(frame, definition.objectives, source=str(run_dir / RESULTS))
+    report = pareto_report(frame, definition.objectives, reference, str(run_dir / RESULTS))
     params = [p.name for p in definition.space.parameters]
     front = report.front[front_columns(report, params)]
     write_atomic(run_dir / PARETO_CSV, front.to_csv(index=False))

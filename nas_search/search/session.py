@@ -269,7 +269,8 @@ class Session:
 
     # the end -------------------------------------------------------------------------------
     def write_tables(self) -> ParetoReport:
-        return write_run_tables(self.run_dir, self.definition, self.journal.records)
+        records = self.journal.records
+        return write_run_tables(self.run_dir, self.definition, records, self.reference)
 
     def write_tables_quietly(self) -> None:
         """Current tables for a run that stops; where even that fails (a full disk), the
