@@ -16,6 +16,10 @@ from nas_search.errors import SpaceError
 from nas_search.loading import load_function
 from nas_search.space import SearchSpace
 
+#: vectors whose canonical form is remembered (about 40 MB for a 30-gene space); beyond, the
+#: memory starts afresh: the hook is then called again for what is asked again
+CACHE_LIMIT = 200_000
+
 
 class CanonicalHook:
     """Vectors to the canonical vectors of their networks, through ``spec`` (``module:function``
@@ -35,6 +39,8 @@ class CanonicalHook:
             key = row.tobytes()
             found = self._cache.get(key)
             if found is None:
+                if len(self._cache) >= CACHE_LIMIT:  # memory stays flat over a long run
+                    self._cache.clear()
                 found = self._canonical(row)
                 self._cache[key] = self._cache[found.tobytes()] = found
             out[k] = found

@@ -17,7 +17,7 @@ from typing import Any, cast
 import numpy as np
 
 from nas_search.config import SpaceDefinition
-from nas_search.encoding import encode
+from nas_search.encoding import encode, vector_key
 from nas_search.errors import EvaluationFailed, SearchStopped
 from nas_search.evaluation import Evaluator, Measurement
 from nas_search.records import (
@@ -326,7 +326,7 @@ def _distinct(proposals: list[Proposal], history: History) -> list[Proposal]:
     keys: set[bytes] = set()
     kept = []
     for proposal in proposals:
-        key = proposal.vector.tobytes()
+        key = vector_key(proposal.vector)
         if key not in keys and not history.is_seen(proposal.vector):
             keys.add(key)
             kept.append(proposal)
