@@ -33,7 +33,6 @@ from nas_search.domains import Choices, IntRange, same_value
 from nas_search.encoding import config_problems, digest
 from nas_search.errors import SpaceError, UsageError
 from nas_search.identity import CanonicalHook
-from nas_search.loading import check_function
 from nas_search.settings import (
     SearchSettings,
 )
@@ -183,9 +182,7 @@ class SpaceFile(_Model):
     constraints: list[StrictStr] = Field(default_factory=list)
     canonical: StrictStr | None = Field(
         None,
-        description="'module:function' or 'file.py:function' mapping a config to the one "
-        "encoding of its network: configs with one canonical form are one sub-network, "
-        "measured once",
+        description="'module:function' or 'file.py:function': config -> its network's one config",
     )
     objectives: Annotated[list[ObjectiveSpec], Field(min_length=1)]
     evaluator: EvaluatorSection | None = Field(
@@ -304,7 +301,6 @@ def load_space_dict(
         source=source,
     )
     if file.canonical is not None:
-        check_function(file.canonical, base_dir, f"{source}: canonical: ", SpaceError)
         space.identity = CanonicalHook(space, file.canonical, base_dir, source)
     for k, objective in enumerate(file.objectives):
         if objective.name in file.parameters:

@@ -13,7 +13,7 @@ import numpy as np
 
 from nas_search.encoding import config_problems
 from nas_search.errors import SpaceError
-from nas_search.loading import load_function
+from nas_search.loading import check_function, load_function
 from nas_search.space import SearchSpace
 
 #: vectors whose canonical form is remembered (about 40 MB for a 30-gene space); beyond, the
@@ -30,6 +30,7 @@ class CanonicalHook:
     def __init__(self, space: SearchSpace, spec: str, base_dir: Path, source: str) -> None:
         self.space, self.spec, self.base_dir = space, spec, base_dir
         self.where = f"{source}: canonical: "
+        check_function(spec, base_dir, self.where, SpaceError)  # imported only when first used
         self._function: Callable[[dict[str, Any]], Any] | None = None
         self._cache: dict[bytes, np.ndarray] = {}
 
