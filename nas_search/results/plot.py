@@ -135,23 +135,31 @@ def _inside(point: Sequence[float], limits: list[tuple[float, float]]) -> bool:
     return all(lo <= v <= hi for v, (lo, hi) in zip(point, limits, strict=True))
 
 
-def front_figure(
-    report: ParetoReport, title: str = "", reference: Sequence[float] | None = None
-) -> Any:
-    """A matplotlib figure of the front: two objectives on one panel, more on every pair;
-    front members labelled with their ids."""
+def pair_panels(n: int, size: tuple[float, float]) -> tuple[Any, list[tuple[Any, tuple[int, int]]]]:
+    """A figure with one panel per pair of ``n`` objectives (one panel for two), three to a
+    row, each ``size`` inches; the axes paired with their objectives' indices."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n = len(report.objectives)
-    pairs = list(combinations(range(n), 2)) if n > 1 else [(0, 0)]
+    pairs = list(combinations(range(n), 2)) or [(0, 0)]
     cols = min(3, len(pairs))
     rows = int(np.ceil(len(pairs) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
+    for ax in axes.ravel()[len(pairs) :]:
+        ax.set_visible(False)
+    return fig, list(zip(axes.ravel(), pairs, strict=False))
+
+
+def front_figure(
+    report: ParetoReport, title: str = "", reference: Sequence[float] | None = None
+) -> Any:
+    """A matplotlib figure of the front: two objectives on one panel, more on every pair;
+    front members labelled with their ids."""
+    fig, panels = pair_panels(len(report.objectives), (5.5, 4.2))
     names = [o.name for o in report.objectives]
-    for ax, (a, b) in zip(axes.ravel(), pairs, strict=False):
+    for ax, (a, b) in panels:
         outside = draw_front(ax, report, a, b, reference)
         if "id" in report.front.columns and len(report.front) <= 40:  # a picture has no hover
             for _, row in report.front.iterrows():
@@ -161,8 +169,6 @@ def front_figure(
         ax.legend(loc="best", fontsize=7)
         if outside:
             ax.set_title(f"{outside} measured points lie beyond these axes", fontsize=8)
-    for ax in axes.ravel()[len(pairs) :]:
-        ax.set_visible(False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

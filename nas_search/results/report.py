@@ -15,7 +15,6 @@ import html
 import io
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from nas_search.results.evidence import (
     same_objectives,
 )
 from nas_search.results.journal import write_atomic
-from nas_search.results.plot import draw_front
+from nas_search.results.plot import draw_front, pair_panels
 from nas_search.results.tables import ParetoReport, front_columns, pareto_report
 
 SVG = "http://www.w3.org/2000/svg"
@@ -102,16 +101,11 @@ def front_svg(
     runs: Sequence[RunData], reports: Sequence[ParetoReport], common: ParetoReport
 ) -> tuple[str, str]:
     """The measured fronts: one panel for two objectives, every pair for more; ids on hover."""
-    plt = _pyplot()
-    objectives = common.objectives
-    names = [o.name for o in objectives]
-    pairs = list(combinations(range(len(names)), 2)) or [(0, 0)]
-    cols = min(3, len(pairs))
-    rows = int(np.ceil(len(pairs) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.6 * rows), squeeze=False)
+    names = [o.name for o in common.objectives]
+    fig, panels = pair_panels(len(names), (6, 4.6))
     titles: dict[str, list[str]] = {}
     outside = 0
-    for ax, (a, b) in zip(axes.ravel(), pairs, strict=False):
+    for ax, (a, b) in panels:
         for k, (run, report) in enumerate(zip(runs, reports, strict=True)):
             label = f"{run.label}: " if len(runs) > 1 else ""
             gid = f"r{k}-"
@@ -121,8 +115,6 @@ def front_svg(
             titles[f"{gid}all-{a}-{b}"] = _point_titles(report.rows, names, run_label)
             titles[f"{gid}front-{a}-{b}"] = _point_titles(report.front, names, run_label)
         ax.legend(loc="best", fontsize=7)
-    for ax in axes.ravel()[len(pairs) :]:
-        ax.set_visible(False)
     fig.tight_layout()
     ref = ", ".join(f"{n} {v:.6g}" for n, v in zip(names, common.reference, strict=True))
     caption = (
