@@ -101,7 +101,7 @@ def main() -> None:
     evaluator = build_evaluator(joint)
     evaluator.prepare()
     depth = joint.space.params["attention_precision"].per_layer
-    largest, _ = extreme_configs(joint, depth, 0)
+    largest, _ = extreme_configs(joint)
     largest = {k: v for k, v in largest.items() if k not in GENES}
     base = evaluator.evaluate(with_precision(largest, depth, "int8"))
     fp32 = evaluator.evaluate(with_precision(largest, depth, "fp32"))

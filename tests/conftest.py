@@ -79,6 +79,39 @@ evaluator:
 search: {budget: 8, initial: 4, batch: 2, seed: 0}
 """
 
+TINY_CNN = """
+name: tinycnn
+parameters:
+  depth_1: {type: ordinal, choices: [1, 2]}
+  kernel_size_1: {type: ordinal, choices: [3, 5], per_layer: depth_1}
+  expand_ratio_1: {type: ordinal, choices: [2, 3], per_layer: depth_1}
+  depth_2: {type: ordinal, choices: [1, 2]}
+  kernel_size_2: {type: ordinal, choices: [3, 5]}
+  resolution: {type: ordinal, choices: [6, 8]}
+objectives:
+  - {name: accuracy, direction: maximize}
+  - {name: latency_ms, direction: minimize}
+evaluator:
+  type: cnn
+  supernet:
+    image_size: 8
+    channels: 1
+    classes: 10
+    stem_channels: 4
+    stages:
+      - {width: 4, depth: 2}
+      - {width: 8, depth: 2, stride: 2, se: true, activation: hswish}
+    kernel_size: 5
+    expand_ratio: 3
+    head: 16
+  data: {source: digits}
+  train: {epochs: 2}
+  calibration: {batches: 2, batch_size: 32}
+  latency: {batch_size: 4, max_seconds: 0.05, min_sample_ms: 0.5}
+  exact: [params_m, macs_m, size_mb]
+search: {budget: 8, initial: 4, batch: 2, seed: 0}
+"""
+
 
 @pytest.fixture
 def write_space(tmp_path: Path) -> Callable[..., Path]:

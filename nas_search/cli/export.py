@@ -1,9 +1,10 @@
 """``nas-search export``: a candidate as a standalone model with its sliced weights.
 
-``vit``: a ``.pt`` of ``{format, shape, subnet, state_dict}``. ``transformer``: a folder with
+``vit`` and ``cnn``: a ``.pt`` of ``{format, shape, subnet, state_dict}`` (the ``cnn``'s with
+its batch-norm statistics calibrated for the sub-network). ``transformer``: a folder with
 ``model.onnx`` (onnxruntime runs it with no nas-search code), ``model.safetensors`` and
 ``config.json`` (:class:`nas_search.supernet.encoder.Encoder` loads them) and the tokenizer.
-``vit`` to an ``.onnx`` file (and any candidate with int8 layers): the model onnxruntime
+``vit`` or ``cnn`` to an ``.onnx`` file (and any candidate with int8 layers): the model onnxruntime
 measured, quantized as its precision genes say.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -28,7 +30,10 @@ from nas_search.evaluation.transformer import TransformerEvaluator
 def export(
     candidate: Path = typer.Argument(..., help="A candidate.json file."),
     out: Path = typer.Option(
-        ..., "--out", "-o", help="The .pt file (vit) or the folder (transformer) to write."
+        ...,
+        "--out",
+        "-o",
+        help="The .pt or .onnx file (vit, cnn) or the folder (transformer) to write.",
     ),
     space: str | None = typer.Option(
         None,
@@ -37,8 +42,8 @@ def export(
     ),
 ) -> None:
     """Write the candidate's sub-network with its weights, to deploy without nas-search
-    (transformer: ONNX, checked against the sliced forward pass; vit: an .onnx ``--out``, with
-    its int8 layers quantized as measured) or to load in torch."""
+    (transformer: ONNX, checked against the sliced forward pass; vit, cnn: an .onnx ``--out``,
+    with its int8 layers quantized as measured) or to load in torch."""
     cand = read_candidate(candidate)
     definition, _ = space_of(candidate, cand, given_space(space) if space else None)
     evaluator = supernet_evaluator(definition)
@@ -87,7 +92,7 @@ def export(
             (out / "model.onnx").write_bytes(quantized)
             stdout.print(
                 f"{out}/model.onnx: int8 as measured, {len(quantized):,} bytes"
-                + _onnx_accuracy(out / "model.onnx", evaluator)
+                + _onnx_accuracy(out / "model.onnx", evaluator, config)
             )
         return
     if out.suffix == ".onnx" or evaluator.int8_layers(config):
@@ -100,31 +105,25 @@ def export(
         out.write_bytes(model.SerializeToString())
         stdout.print(
             f"Wrote {out}: {out.stat().st_size:,} bytes, from {weights}"
-            + _onnx_accuracy(out, evaluator)
+            + _onnx_accuracy(out, evaluator, config)
         )
         return
     import torch
 
-    from nas_search.supernet.vit import extract as extract_vit
-
-    vit = extract_vit(evaluator.model, evaluator.subnet(config))
+    model = evaluator.standalone(config).cpu()
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({**vit.export(), "candidate": record}, out)
-    n = sum(p.numel() for p in vit.parameters())
+    torch.save({**model.export(), "candidate": record}, out)
+    n = sum(p.numel() for p in model.parameters())
     stdout.print(f"Wrote {out}: {n:,} parameters, from {weights}")
 
 
-def _onnx_accuracy(path: Path, evaluator: Elastic) -> str:
+def _onnx_accuracy(path: Path, evaluator: Elastic, config: dict[str, Any]) -> str:
     """ "; validation accuracy in onnxruntime N%": what the written file scores, to compare
     with the candidate's measured accuracy."""
     from nas_search.supernet.onnx_model import Runtime
 
     if evaluator.spec.data is None:
         return ""
-    if isinstance(evaluator, TransformerEvaluator):
-        part = evaluator.data.validation
-        inputs, labels = part.inputs, part.labels
-    else:
-        inputs, labels = {"pixel_values": evaluator.splits.x_val}, evaluator.splits.y_val
+    inputs, labels = evaluator.validation_set(config)
     accuracy = Runtime(path.read_bytes()).accuracy(inputs, labels)
     return f"; validation accuracy in onnxruntime {accuracy:.2f}%"

@@ -13,39 +13,39 @@ from nas_search.cli.output import stdout
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluatorError, UsageError
 from nas_search.evaluation import build_evaluator
+from nas_search.evaluation.image_supernet import ImageSupernetEvaluator
 from nas_search.evaluation.transformer import TransformerEvaluator
-from nas_search.evaluation.vit import VitEvaluator
 
 supernet_app = typer.Typer(
-    help="Train (vit) or fine-tune (transformer) the super-network of a space.",
+    help="Train (vit, cnn) or fine-tune (transformer) the super-network of a space.",
     no_args_is_help=True,
 )
 app.add_typer(supernet_app, name="supernet")
-Elastic = VitEvaluator | TransformerEvaluator
+Elastic = ImageSupernetEvaluator | TransformerEvaluator
 
 
 def supernet_evaluator(definition: SpaceDefinition, *kinds: type[Elastic]) -> Elastic:
     """The space's evaluator, where it is one of ``kinds`` (default: any with a super-network)."""
-    kinds = kinds or (VitEvaluator, TransformerEvaluator)
+    kinds = kinds or (ImageSupernetEvaluator, TransformerEvaluator)
     evaluator = build_evaluator(definition)
     if not isinstance(evaluator, kinds):
-        names = {VitEvaluator: "vit", TransformerEvaluator: "transformer"}
-        wanted = " or ".join(repr(names[k]) for k in kinds)
-        hint = {
-            VitEvaluator: " (nas-search supernet train is for it)",
-            TransformerEvaluator: " (nas-search supernet finetune is for it)",
-        }
+        names = {ImageSupernetEvaluator: "'vit' or 'cnn'", TransformerEvaluator: "'transformer'"}
+        wanted = " or ".join(names[k] for k in kinds)
+        hint = " (it has no super-network)"
+        if isinstance(evaluator, ImageSupernetEvaluator):
+            hint = " (nas-search supernet train is for it)"
+        elif isinstance(evaluator, TransformerEvaluator):
+            hint = " (nas-search supernet finetune is for it)"
         raise EvaluatorError(
             f"{definition.source}: evaluator.type: needs {wanted}, got "
-            f"{getattr(definition.file.evaluator, 'type', None)!r}"
-            f"{hint.get(type(evaluator), ' (it has no super-network)')}"
+            f"{getattr(definition.file.evaluator, 'type', None)!r}{hint}"
         )
     return evaluator
 
 
-def vit_evaluator(definition: SpaceDefinition) -> VitEvaluator:
-    evaluator = supernet_evaluator(definition, VitEvaluator)
-    assert isinstance(evaluator, VitEvaluator)
+def image_evaluator(definition: SpaceDefinition) -> ImageSupernetEvaluator:
+    evaluator = supernet_evaluator(definition, ImageSupernetEvaluator)
+    assert isinstance(evaluator, ImageSupernetEvaluator)
     return evaluator
 
 
@@ -68,7 +68,7 @@ def train(
     """Train with the sandwich rule (largest, smallest and random sub-networks each step) and
     write the checkpoint atomically. ``run`` uses it without training again."""
     definition = load_space(space)
-    evaluator = vit_evaluator(definition)
+    evaluator = image_evaluator(definition)
     if epochs is not None and out is None:
         raise UsageError("--epochs: changes the weights, so it needs --out (a checkpoint path)")
     target = out or evaluator.weights_path()

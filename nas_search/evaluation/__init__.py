@@ -18,6 +18,7 @@ from nas_search.evaluation.base import (
     measure,
 )
 from nas_search.evaluation.callable import PythonEvaluator, PythonSpec
+from nas_search.evaluation.cnn import CnnEvaluator, CnnSpec
 from nas_search.evaluation.command import CommandEvaluator, CommandSpec
 from nas_search.evaluation.spec import EvaluatorSpec
 from nas_search.evaluation.table import TableEvaluator, TableSpec
@@ -192,3 +193,13 @@ def _vit(spec: Any, definition: SpaceDefinition) -> Evaluator:
 )
 def _transformer(spec: Any, definition: SpaceDefinition) -> Evaluator:
     return TransformerEvaluator(spec, definition, f"{definition.source}: ")
+
+
+@register_evaluator(
+    "cnn",
+    CnnSpec,
+    "sub-networks of an elastic MobileNetV3-style CNN super-network (Once-for-All; torch)",
+    user_code=False,
+)
+def _cnn(spec: Any, definition: SpaceDefinition) -> Evaluator:
+    return CnnEvaluator(spec, definition, f"{definition.source}: ")

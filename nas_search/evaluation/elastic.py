@@ -66,74 +66,94 @@ def check_precisions(definition: SpaceDefinition, depth: str, runtime: str, wher
     config of the space quantizes a layer."""
     quantized = False
     for p in definition.space.parameters:
-        if p.name not in GENES:
-            continue
-        at = f"{where}parameters.{p.name}: "
-        if GENES[p.name] and p.per_layer != depth:
-            raise EvaluatorError(f"{at}per_layer must be {depth!r}, got {p.per_layer!r}")
-        if not GENES[p.name] and p.per_layer is not None:
-            raise EvaluatorError(
-                f"{at}one gene for the classifier: no per_layer, got {p.per_layer!r}"
-            )
-        for v in p.values:
-            if v not in PRECISIONS:
-                raise EvaluatorError(
-                    f"{at}{v!r} is not a precision onnxruntime's quantizer can apply "
-                    f"(it does {', '.join(PRECISIONS)})"
-                )
-            if v == "int8" and runtime != "onnxruntime":
-                raise EvaluatorError(
-                    f"{at}int8 runs in onnxruntime only: set evaluator.latency.runtime: "
-                    f"onnxruntime, got {runtime!r}"
-                )
-            quantized = quantized or v == "int8"
+        if p.name in GENES:
+            layered = depth if GENES[p.name] else None
+            at = f"{where}parameters.{p.name}: "
+            quantized = check_precisions_of(p, layered, runtime, at) or quantized
     return quantized
 
 
-def extreme_configs(
-    definition: SpaceDefinition, depth: str, default_depth: int
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def check_precisions_of(p: Any, per_layer: str | None, runtime: str, at: str) -> bool:
+    """One precision gene: ``per_layer`` as it must be, values onnxruntime's quantizer can
+    apply, int8 only in onnxruntime. True where it can put a layer in int8."""
+    if per_layer is not None and p.per_layer != per_layer:
+        raise EvaluatorError(f"{at}per_layer must be {per_layer!r}, got {p.per_layer!r}")
+    if per_layer is None and p.per_layer is not None:
+        raise EvaluatorError(f"{at}one gene for the classifier: no per_layer, got {p.per_layer!r}")
+    for v in p.values:
+        if v not in PRECISIONS:
+            raise EvaluatorError(
+                f"{at}{v!r} is not a precision onnxruntime's quantizer can apply "
+                f"(it does {', '.join(PRECISIONS)})"
+            )
+        if v == "int8" and runtime != "onnxruntime":
+            raise EvaluatorError(
+                f"{at}int8 runs in onnxruntime only: set evaluator.latency.runtime: "
+                f"onnxruntime, got {runtime!r}"
+            )
+    return "int8" in p.values
+
+
+def extreme_configs(definition: SpaceDefinition) -> tuple[dict[str, Any], dict[str, Any]]:
     """The largest and the smallest config of the space (every parameter at its maximum, or
-    its minimum; per-layer ones as one value per layer)."""
+    its minimum; per-layer ones as one value per layer their length parameter then gives)."""
     params = definition.space.params
 
     def pick(choose: Callable[[list[Any]], Any]) -> dict[str, Any]:
-        layers = int(choose(params[depth].values)) if depth in params else default_depth
-        return {
-            name: [pick_value(p, choose)] * layers if p.per_layer else pick_value(p, choose)
-            for name, p in params.items()
-        }
+        config = {n: pick_value(p, choose) for n, p in params.items() if p.per_layer is None}
+        for name, p in params.items():
+            if p.per_layer is not None:
+                config[name] = [pick_value(p, choose)] * int(config[p.per_layer])
+        return {name: config[name] for name in params}
 
     return pick(max), pick(min)
 
 
 def pick_value(p: Any, choose: Callable[[list[Any]], Any]) -> Any:
     """The parameter's extreme value; a precision gene's is fp32 (the unquantized model)."""
-    if p.name in GENES:
+    if is_precision(p.name):
         return "fp32" if "fp32" in p.values else p.values[0]
     return choose(p.values)
 
 
-def config_sampler(
-    definition: SpaceDefinition, depth: str, default_depth: int
-) -> Callable[[Any], dict[str, Any]]:
-    """Configs uniform over each parameter's values (and over each layer's), for training."""
+def config_sampler(definition: SpaceDefinition) -> Callable[[Any], dict[str, Any]]:
+    """Configs uniform over each parameter's values (and over each layer's), for training:
+    the length parameters first, then the others in the space's order; no precision genes
+    (training is in float32)."""
     params = definition.space.params
+    lengths = [n for n in params if n in definition.space.max_layers]
 
     def sample(rng: Any) -> dict[str, Any]:
-        depth_values = params[depth].values if depth in params else [default_depth]
-        layers = int(depth_values[rng.integers(len(depth_values))])
-        config: dict[str, Any] = {depth: layers}
+        config: dict[str, Any] = {}
+        for name in lengths:
+            values = params[name].values
+            config[name] = int(values[rng.integers(len(values))])
         for name, p in params.items():
-            if name == depth or name in GENES:  # training is in float32: no precision
+            if name in config or is_precision(name):
                 continue
             values = p.values
-            count = layers if p.per_layer else 1
+            count = int(config[p.per_layer]) if p.per_layer else 1
             picked = [values[int(k)] for k in rng.integers(len(values), size=count)]
             config[name] = picked if p.per_layer else picked[0]
         return config
 
     return sample
+
+
+def trained_space(definition: SpaceDefinition) -> list[list[Any]]:
+    """What training samples from the space: each parameter but the precision genes, with its
+    values and layering (two spaces alike in these train the same weights, whatever their
+    names, objectives or precision genes)."""
+    return [
+        [p.name, [str(v) for v in p.values], p.per_layer]
+        for p in definition.space.parameters
+        if not is_precision(p.name)
+    ]
+
+
+def is_precision(name: str) -> bool:
+    """Whether a parameter is a precision gene (of the ViT, the transformer or the CNN)."""
+    return name in GENES or name.startswith("precision_")
 
 
 EXACT = ("params_m", "macs_m", "size_mb")
@@ -148,7 +168,7 @@ class ElasticEvaluator(BaseEvaluator):
     A subclass sets ``kind`` and ``whole`` (its name and what its model is called), and gives
     the hooks: ``_subnet``/``_beyond`` (a config's sub-network, what of it is beyond the
     model), ``arch_metrics``/``weights``/``groups`` (the pure arithmetic of a sub-network),
-    ``prepare``, ``onnx_model``, ``_accuracy`` and ``_validation``.
+    ``prepare``, ``onnx_model``, ``_accuracy`` and ``validation_set``.
     """
 
     computes_exact = True
@@ -215,8 +235,9 @@ class ElasticEvaluator(BaseEvaluator):
     def _accuracy(self, model: Any, sub: Any) -> float:
         raise NotImplementedError
 
-    def _validation(self) -> tuple[Mapping[str, Any], Any]:
-        """The validation split's inputs (named as the model takes them) and labels."""
+    def validation_set(self, config: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
+        """The validation split's inputs (named and shaped as the candidate's model takes
+        them) and labels."""
         raise NotImplementedError
 
     def _training(self) -> Any:
@@ -233,8 +254,8 @@ class ElasticEvaluator(BaseEvaluator):
     # shared -------------------------------------------------------------------------------
     def weights_path(self) -> Path | None:
         """Where the trained weights are, or will be once trained (the cache, keyed by what
-        they are of, the data's digest and the training settings, or
-        ``evaluator.checkpoint``); None where nothing is trained."""
+        they are of, the data's digest, the training settings and the sub-networks training
+        samples, or ``evaluator.checkpoint``); None where nothing is trained."""
         from nas_search.supernet.store import cached_checkpoint, checkpoint_key
 
         if self.spec.checkpoint is not None:
@@ -243,6 +264,7 @@ class ElasticEvaluator(BaseEvaluator):
         if settings is None or self.spec.data is None:
             return None
         how = settings.model_dump(exclude=set(RUNTIME_FIELDS))
+        how["space"] = trained_space(self.definition)
         key = checkpoint_key(self._identity(), self._data_digest(), how)
         return cached_checkpoint(self.definition.name, key)
 
@@ -308,20 +330,22 @@ class ElasticEvaluator(BaseEvaluator):
         if settings.runtime == "onnxruntime":
             from nas_search.supernet.onnx_model import measure_onnx
 
-            inputs = {k: v.cpu().numpy() for k, v in self._named_inputs().items()}
-            validation = self._validation() if ACCURACY in self.metrics else None
+            inputs = {k: v.cpu().numpy() for k, v in self._named_inputs(config).items()}
+            validation = self.validation_set(config) if ACCURACY in self.metrics else None
             out = measure_onnx(self.onnx_model(config), inputs, settings, validation)
             return {**out, **self.exact(config)}
         if ACCURACY in self.metrics:
             out[ACCURACY] = self._accuracy(model, sub)
         if "latency_ms" in self.metrics:
-            inputs = self._inputs
-            out.update(
-                latency_metrics(measure_latency(lambda: model(inputs, sub), settings), settings)
-            )
+            run = self._runner(model, sub, self._inputs)
+            out.update(latency_metrics(measure_latency(run, settings), settings))
         return {**out, **self.exact(config)}
 
-    def _named_inputs(self) -> Mapping[str, Any]:
-        """The timing inputs by the model's input names."""
+    def _runner(self, model: Any, sub: Any, inputs: Any) -> Callable[[], Any]:
+        """What latency times: the sub-network's forward pass on the timing inputs."""
+        return lambda: model(inputs, sub)
+
+    def _named_inputs(self, config: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The timing inputs by the model's input names, as the candidate takes them."""
         inputs = self._inputs
         return inputs if isinstance(inputs, Mapping) else {"pixel_values": inputs}

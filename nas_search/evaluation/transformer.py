@@ -80,7 +80,7 @@ class TransformerEvaluator(ElasticEvaluator):
             )
         available = ([] if reasons else [ACCURACY]) + list(LATENCY) + list(EXACT)
         self._choose_metrics(spec, definition, where, available, reasons)
-        largest, _ = extreme_configs(definition, "num_layers", self.shape.layers)
+        largest, _ = extreme_configs(definition)
         #: configs every run measures first: the full fine-tuned model, as a baseline
         self.baselines = [largest]
         self.checkpoint_path: Path | None = None
@@ -180,9 +180,9 @@ class TransformerEvaluator(ElasticEvaluator):
         task = self.data
         device = train_device(settings.device, f"{self.where}evaluator.finetune.device")
         model = self.pretrained()
-        ends = extreme_configs(self.definition, "num_layers", self.shape.layers)
+        ends = extreme_configs(self.definition)
         big, small = (subnet_of(c, self.shape) for c in ends)
-        sample = config_sampler(self.definition, "num_layers", self.shape.layers)
+        sample = config_sampler(self.definition)
 
         def epoch_done(epoch: int, epochs: int, loss: float, acc: float) -> None:
             if on_epoch is not None:
@@ -332,5 +332,5 @@ class TransformerEvaluator(ElasticEvaluator):
 
         return accuracy(model, sub, self.data.validation, self.spec.latency.device)
 
-    def _validation(self) -> tuple[Mapping[str, Any], Any]:
+    def validation_set(self, config: Mapping[str, Any]) -> tuple[Mapping[str, Any], Any]:
         return self.data.validation.inputs, self.data.validation.labels

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 #: ops whose constant weight onnxruntime's quantizer turns into int8
-LINEAR_OPS = ("MatMul", "Gemm")
+LINEAR_OPS = ("MatMul", "Gemm", "Conv")
 
 
 def to_onnx(
@@ -87,11 +87,14 @@ def _stripped(model: Any) -> Any:
 
 def linear_nodes(model: Any) -> dict[str, str]:
     """Linear layer name (its bias without ``.bias``, as in the module's state dict) -> the
-    name of its ``MatMul`` or ``Gemm`` node."""
+    name of its ``MatMul`` or ``Gemm`` node; convolution name (its weight without
+    ``.weight``) -> its ``Conv`` node."""
     nodes = list(model.graph.node)
     producer = {out: n for n in nodes for out in n.output}
     found: dict[str, str] = {}
     for node in nodes:
+        if node.op_type == "Conv" and node.input[1].endswith(".weight"):
+            found[node.input[1][: -len(".weight")]] = node.name
         if node.op_type == "Gemm" and len(node.input) == 3 and node.input[2].endswith(".bias"):
             found[node.input[2][: -len(".bias")]] = node.name
         if node.op_type != "Add":

@@ -10,18 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from nas_search.errors import EvaluatorError
-from nas_search.supernet.arch import Subnet
 from nas_search.supernet.data import Splits
 from nas_search.supernet.settings import TrainSettings
-from nas_search.supernet.vit import ElasticViT
 
-Sampler = Callable[[np.random.Generator], Subnet]
+Sampler = Callable[[np.random.Generator], Any]  # a sub-network of the model's family
 OnEpoch = Callable[[int, int, float], None]  # epoch done, epochs, mean loss
 
 
@@ -47,11 +46,9 @@ def shifted(x: torch.Tensor, shift: int, generator: torch.Generator) -> torch.Te
     return padded[torch.arange(b)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
 
 
-def accuracy(
-    model: ElasticViT, sub: Subnet, x: np.ndarray, y: np.ndarray, device: str = "cpu"
-) -> float:
-    """Top-1 accuracy in percent, in inference mode."""
-    model.eval().cpu()
+def accuracy(model: Any, sub: Any, x: np.ndarray, y: np.ndarray, device: str = "cpu") -> float:
+    """Top-1 accuracy in percent of ``model(x, sub)``, in inference mode on ``device``."""
+    model.eval().to(device)
     correct = 0
     with torch.inference_mode():
         for start in range(0, len(x), 512):
@@ -82,10 +79,10 @@ def torch_threads(threads: int) -> Iterator[None]:
 
 
 def train_supernet(
-    model: ElasticViT,
+    model: Any,
     splits: Splits,
-    largest: Subnet,
-    smallest: Subnet,
+    largest: Any,
+    smallest: Any,
     sample: Sampler,
     settings: TrainSettings,
     on_epoch: OnEpoch | None = None,

@@ -13,7 +13,7 @@ from nas_search.catalog import load_space
 from nas_search.config import load_space_file
 from nas_search.evaluation import build_evaluator
 from nas_search.supernet.vit import ViT
-from tests.conftest import TINY_VIT
+from tests.conftest import TINY_CNN, TINY_VIT
 
 
 @pytest.fixture
@@ -113,7 +113,10 @@ def test_validate_rejects_values_beyond_the_supernet(cli, tiny_space, tmp_path):
 def test_supernet_train_needs_a_vit_space(cli):
     result = cli("supernet", "train", "--space", "nb201")
     assert result.exit_code == 2
-    assert "evaluator.type: needs 'vit', got 'table' (it has no super-network)" in result.output
+    assert (
+        "evaluator.type: needs 'vit' or 'cnn', got 'table' (it has no super-network)"
+        in result.output
+    )
 
 
 def test_shipped_vit_spaces_fit_their_supernets():
@@ -121,3 +124,39 @@ def test_shipped_vit_spaces_fit_their_supernets():
         definition = load_space(name)
         build_evaluator(definition)  # checks every value against the maxima
     assert load_space("vit").space.cardinality() == 4 * (16 + 16**2 + 16**3 + 16**4)
+
+
+def test_the_cnn_family_trains_runs_and_exports(cli, write_space, tmp_path):
+    """The same commands on the cnn evaluator: train into the cache, run on it, export a
+    front member to torch (equal to the calibrated sliced forward) and to ONNX."""
+    from nas_search.supernet.cnn import CNN
+    from nas_search.supernet.onnx_model import Runtime
+
+    space = write_space(TINY_CNN, "tinycnn.yaml")
+    trained = cli("supernet", "train", "--space", space, "-q")
+    assert trained.exit_code == 0, trained.output
+    assert list((tmp_path / "cache" / "supernets").glob("tinycnn-*.pt"))
+    run = cli("run", "--space", space, "--out", tmp_path / "r", "-q")
+    assert run.exit_code == 0, run.output
+    frame = pd.read_csv(tmp_path / "r" / "results.csv")
+    assert len(frame) == 8 and (frame["status"] == "ok").all()
+    assert cli("pareto", tmp_path / "r", "--export", tmp_path / "front").exit_code == 0
+    candidate = sorted((tmp_path / "front").glob("*.json"))[0]
+    config = json.loads(candidate.read_text())["config"]
+    result = cli("export", candidate, "--out", tmp_path / "subnet.pt", "--space", tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    model = CNN.from_export(torch.load(tmp_path / "subnet.pt", weights_only=True))
+    evaluator = build_evaluator(load_space_file(space))
+    x = torch.from_numpy(evaluator.splits.x_val)
+    measured = frame.loc[frame["hash"] == json.loads(candidate.read_text())["hash"], "accuracy"]
+    with torch.inference_mode():
+        accuracy = 100.0 * float((model(x).argmax(1).numpy() == evaluator.splits.y_val).mean())
+    assert accuracy == pytest.approx(measured.iloc[0])  # the calibrated statistics went along
+    result = cli("export", candidate, "--out", tmp_path / "subnet.onnx", "--space", space)
+    assert result.exit_code == 0, result.output
+    # the ONNX model takes images at the candidate's resolution
+    images = evaluator.images(x.numpy()[:16], config)
+    onnx = Runtime((tmp_path / "subnet.onnx").read_bytes())({"pixel_values": images})
+    with torch.inference_mode():
+        torch.testing.assert_close(torch.from_numpy(onnx), model(x[:16]), atol=1e-4, rtol=1e-4)
+    assert config == json.loads(candidate.read_text())["config"]

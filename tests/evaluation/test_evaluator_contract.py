@@ -19,7 +19,7 @@ from nas_search.evaluation import (
     measure,
     runs_user_code,
 )
-from tests.conftest import TINY_VIT, TOY
+from tests.conftest import TINY_CNN, TINY_VIT, TOY
 
 COMMAND = """
 import json, sys
@@ -53,6 +53,12 @@ def _vit(write_space, tmp_path):
     return load_space_file(write_space(TINY_VIT, "tiny.yaml")), config
 
 
+def _cnn(write_space, tmp_path):
+    config = {"depth_1": 1, "kernel_size_1": [3], "expand_ratio_1": [2], "depth_2": 1,
+              "kernel_size_2": 3, "resolution": 6}  # fmt: skip
+    return load_space_file(write_space(TINY_CNN, "tinycnn.yaml")), config
+
+
 def _transformer(write_space, tmp_path):
     from tests.supernet.tiny_models import sentiment_rows, tiny_text_model, write_jsonl
 
@@ -83,6 +89,7 @@ SAMPLES = {
     "command": _command,
     "table": _table,
     "vit": _vit,
+    "cnn": _cnn,
     "transformer": _transformer,
 }
 

@@ -66,7 +66,8 @@ def test_python_function_from_file_and_module(write_space):
         ),
         (
             "  type: magic\n",
-            "evaluator.type: must be one of python, command, table, vit, transformer, got 'magic'",
+            "evaluator.type: must be one of python, command, table, vit, transformer, cnn, "
+            "got 'magic'",
         ),
         (
             "  type: python\n  function: spacelib.py:evaluate\n  metrics: [score]\n",

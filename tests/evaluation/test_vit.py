@@ -221,3 +221,17 @@ def test_building_a_supernet_leaves_torchs_global_generator_alone(write_space, t
     torch.manual_seed(1234)
     tiny(write_space).train(tmp_path / "w.pt")
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_space_that_trains_other_subnetworks_has_its_own_cache(write_space):
+    """The weights depend on the sub-networks training samples: another range of a
+    parameter is another cache entry (precision genes, names and objectives are not)."""
+    first = tiny(write_space)
+    narrow = (
+        "embed_dim: {type: ordinal, choices: [8, 16]}",
+        "embed_dim: {type: ordinal, choices: [16]}",
+    )
+    assert tiny(write_space, TINY_VIT, narrow).weights_path() != first.weights_path()
+    params = ("{name: latency_ms, direction: minimize}", "{name: params_m, direction: minimize}")
+    objectives = tiny(write_space, TINY_VIT, params)
+    assert objectives.weights_path() == first.weights_path()

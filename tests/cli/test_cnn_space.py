@@ -1,0 +1,22 @@
+"""The shipped ``cnn`` space end to end: ``nas-search run --space cnn`` trains its super-network
+on first use (a few minutes on a 2-core CPU), searches it, and its front is a real trade-off."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from tests.cli.test_default_space import nas_search
+
+
+@pytest.mark.slow
+def test_the_cnn_space_trains_searches_and_shows_a_trade_off(tmp_path):
+    done, _ = nas_search("run", "--space", "cnn", "--budget", "30", "--out", "r", cwd=tmp_path)
+    assert "Training the cnn super-network (first use" in done.stderr
+    results = pd.read_csv(tmp_path / "r" / "results.csv")
+    assert len(results) == 30 and (results["status"] == "ok").all()
+    front = pd.read_csv(tmp_path / "r" / "pareto.csv").sort_values("latency_ms")
+    assert len(front) >= 3
+    assert front["accuracy"].is_monotonic_increasing
+    assert front["accuracy"].max() >= 97 and front["accuracy"].max() - front["accuracy"].min() >= 1
+    assert front["latency_ms"].max() >= 1.5 * front["latency_ms"].min()
