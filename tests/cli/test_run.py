@@ -80,6 +80,8 @@ def test_spaces_lists_exact_counts(cli):
     result = cli("spaces")
     assert result.exit_code == 0
     assert "nb201" in result.stdout and "15625" in result.stdout and "table" in result.stdout
+    cnn = next(line for line in result.stdout.splitlines() if "│ cnn " in line)
+    assert str(3 * (9**2 + 9**3 + 9**4) ** 3) in cnn  # resolution x three stages of 2-4 blocks
 
 
 def test_schema_is_json(cli, tmp_path):
