@@ -6,7 +6,9 @@ refitted on every real evaluation so far, choosing each batch from the predicted
 2. Then each iteration: fit the predictors; run the algorithm for a few generations on the
    predicted objectives (exact ones computed), starting from the previous iteration's final
    population (re-scored by the new predictors) plus the measured front; choose the batch
-   (:func:`~nas_search.search.selection.select_batch`) among never-proposed feasible genomes.
+   (:func:`~nas_search.search.selection.select_batch`) among never-proposed feasible genomes
+   that :class:`~nas_search.search.twins.TwinDetector` does not judge another encoding of a
+   measured network.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from nas_search.search.random_tactic import RandomTactic
 from nas_search.search.selection import maximin, select_batch
 from nas_search.search.surrogate import Surrogate
 from nas_search.search.tactic import Tactic, register_tactic
+from nas_search.search.twins import TwinDetector
 from nas_search.settings import PREDICTOR_OBJECT
 
 if TYPE_CHECKING:
@@ -63,6 +66,7 @@ class LinasTactic(Tactic):
         self.fitted: tuple[np.ndarray, np.ndarray] | None = None  # data of the last fit
         self.info: dict[str, Any] = {}
         self.warm = load_warm_start(definition) if self.settings.warm_start else None
+        self.twins = TwinDetector(self.space.upper, seed=self.settings.seed % 2**32)
 
     # state kept in the journal, so that a resumed run continues exactly ----------------------
     def state(self) -> dict[str, Any]:
@@ -98,6 +102,13 @@ class LinasTactic(Tactic):
             better = (values[own][front] * self.signs < reference).all(axis=1)
             anchors = anchors[better] if better.any() else anchors
         X = X[_near(X, anchors)]
+        # what the run has learned are other encodings of measured networks: known already
+        self.info["twin_pairs"] = self.twins.fit(vectors, values)
+        judged = self.twins.twins(X)
+        self.info["twins_skipped"] = int(judged.sum())
+        if judged.all():
+            return self._design(history, min(self.settings.batch, limit), rng)
+        X = X[~judged]
         keep = _best_layers(self.surrogate.predict(X, return_std=False)[0], POOL)
         X = X[keep]
         mean, std, _ = self.surrogate.predict(X)  # the spread only for the few that compete
