@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from nas_search.config import SpaceDefinition
 from nas_search.errors import EvaluatorError
@@ -80,6 +80,13 @@ class CnnSupernetSection(_Closed):
         default=6, description="largest expand ratio"
     )
     head: Positive = Field(description="channels of the final 1x1 convolution")
+
+    @field_validator("kernel_size")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(f"must be odd (a depthwise kernel has a centre), got {value}")
+        return value
 
 
 class CalibrationSettings(_Closed):

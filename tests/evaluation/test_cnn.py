@@ -138,6 +138,11 @@ def test_the_shipped_space_is_listed_with_its_exact_cardinality():
             r"evaluator.supernet.stages\[1\].stride: must be less than or equal to 2, got 3",
         ),
         (
+            "kernel_size: 5\n",
+            "kernel_size: 6\n",
+            r"evaluator.supernet.kernel_size: .*must be odd",
+        ),
+        (
             "train: {epochs: 2}",
             "train: null",
             r"evaluator.checkpoint: accuracy needs a trained super-network",
