@@ -8,7 +8,7 @@ refitted on every real evaluation so far, choosing each batch from the predicted
    population (re-scored by the new predictors) plus the measured front; choose the batch
    (:func:`~nas_search.search.selection.select_batch`) among never-proposed feasible genomes
    that :class:`~nas_search.search.twins.TwinDetector` does not judge another encoding of a
-   measured network.
+   network measured or being measured, at most one of those it judges encodings of one network.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ class LinasTactic(Tactic):
         X = X[_near(X, anchors)]
         # what the run has learned are other encodings of measured networks: known already
         self.info["twin_pairs"] = self.twins.fit(vectors, values)
-        judged = self.twins.twins(X)
+        pending_vectors = np.array([p.vector for _, _, p in history.pending], dtype=np.int64)
+        judged = self.twins.twins(X, pending_vectors.reshape(-1, self.space.n_genes))
         self.info["twins_skipped"] = int(judged.sum())
         if judged.all():
             return self._design(history, min(self.settings.batch, limit), rng)
@@ -114,8 +115,7 @@ class LinasTactic(Tactic):
         mean, std, _ = self.surrogate.predict(X)  # the spread only for the few that compete
         pending = None  # proposals still being measured count as their predicted values
         if history.pending:
-            vectors_pending = np.array([p.vector for _, _, p in history.pending])
-            pending = self.surrogate.predict(vectors_pending, return_std=False)[0]
+            pending = self.surrogate.predict(pending_vectors, return_std=False)[0]
         picks = select_batch(
             values * self.signs,
             mean,
@@ -123,6 +123,7 @@ class LinasTactic(Tactic):
             min(self.settings.batch, limit),
             pending=pending,
             reference=reference,
+            exclusive=self.twins.among(X),
         )
         return [self._proposal(X[k], mean[k], std[k]) for k in picks]
 

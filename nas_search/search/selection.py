@@ -17,6 +17,7 @@ def select_batch(
     beta: float = 1.0,
     pending: np.ndarray | None = None,
     reference: np.ndarray | None = None,
+    exclusive: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of up to ``n`` candidates; all arrays in minimization form.
 
@@ -31,6 +32,9 @@ def select_batch(
     ``reference``: the hypervolume's reference point (default: the median of ``measured``).
     Gains count only what is better than it in every objective, so a front's extreme arm of
     tiny, useless networks gains nothing.
+
+    ``exclusive``: a symmetric boolean matrix over the candidates; once one is chosen, those
+    it marks are not (other encodings of one network: measuring one tells the others).
     """
     if len(mean) == 0 or n <= 0:
         return []
@@ -53,7 +57,7 @@ def select_batch(
     front = front[non_dominated(front)] if len(front) else front
     chosen: list[int] = []
     remaining = list(range(len(mean)))
-    for _ in range(min(n, len(mean))):
+    while len(chosen) < n and remaining:
         gains = hypervolume_gains(front, optimistic[remaining], ref)
         if gains.max() > 1e-12:
             pick = remaining[int(np.argmax(gains))]
@@ -61,6 +65,8 @@ def select_batch(
             pick = remaining[int(np.argmin(shortfall(front, optimistic[remaining], ref)))]
         chosen.append(pick)
         remaining.remove(pick)
+        if exclusive is not None:
+            remaining = [r for r in remaining if not exclusive[pick, r]]
         front = np.vstack([front, believed[pick]])
         front = front[non_dominated(front)]
     return chosen

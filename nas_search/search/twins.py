@@ -9,7 +9,9 @@ and which genes they differ in. :class:`TwinDetector` learns from all measured p
 genes apart (twins or not) when such a difference changes nothing: a decision tree on the
 pair's genes and the positions where they differ, so it can learn that a gene does not matter
 *given* others (an edge whose source receives nothing). A candidate it judges the twin of a
-measured configuration is not worth measuring: its result is already known.
+measured configuration is not worth measuring: its result is already known; and of two
+candidates it judges twins of each other, measuring one tells the other (the pair judges any
+two configurations, measured or not).
 
 Until a run has measured one pair of twins it learns nothing and judges nothing a twin;
 measured values that only look equal by noise (latency) are never exactly equal, so a space
@@ -17,6 +19,8 @@ without twins is left alone.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -29,13 +33,22 @@ THRESHOLD = 0.5
 #: pairs that are not twins a fit learns from, at most (drawn with the seed beyond): the
 #: twins' contrast; every pair up to 250 measurements of a 6-gene space
 MAX_PAIRS = 100_000
+#: and never more than these bytes of their features (a wide space: many one-hot columns); above
+#: what NAS-Bench-201's 66 columns need for MAX_PAIRS, and what 1000 measurements of the
+#: synthetic ViT-like space's 338 reach (25,000 pairs)
+FEATURE_BYTES = 40_000_000
+#: pairs judged in one call of the tree: their one-hot features stay a few MB in a wide space
+JUDGED_AT_ONCE = 4096
+#: bytes of the gene comparisons :func:`close_pairs` makes at once
+BLOCK_BYTES = 16_000_000
 
 
 def close_pairs(A: np.ndarray, B: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(i, j)`` of the rows of ``A`` and ``B`` that differ in 1 to ``radius`` genes."""
     found_i, found_j = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
-    for start in range(0, len(A), 256):  # in blocks: memory stays flat as the run grows
-        changed = (A[start : start + 256, None, :] != B[None, :, :]).sum(axis=2)
+    rows = max(1, min(256, BLOCK_BYTES // max(1, B.size)))
+    for start in range(0, len(A), rows):  # in blocks: memory stays flat as the run grows
+        changed = (A[start : start + rows, None, :] != B[None, :, :]).sum(axis=2)
         i, j = np.nonzero((changed >= 1) & (changed <= radius))
         found_i.append(i + start)
         found_j.append(j)
@@ -54,7 +67,7 @@ class TwinDetector:
     def __init__(self, upper: np.ndarray, radius: int = RADIUS, seed: int = 0) -> None:
         self.sizes = np.asarray(upper, dtype=np.int64) + 1  # values per gene
         self.radius, self.seed = radius, seed
-        self.tree = None
+        self.tree: Any = None  # a fitted DecisionTreeClassifier once twins were seen
         self.measured = np.empty((0, len(self.sizes)), dtype=np.int64)
 
     def _features(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -85,27 +98,53 @@ class TwinDetector:
         if twins == 0:
             return 0
         others = np.nonzero(~label)[0]
-        if len(others) > MAX_PAIRS:  # memory and time stay bounded as the run grows
+        width = 2 * int(self.sizes.sum()) + len(self.sizes)  # features of a pair
+        most = min(MAX_PAIRS, FEATURE_BYTES // (4 * width))
+        if len(others) > most:  # memory and time stay bounded as the run grows
             rng = np.random.default_rng(self.seed)
-            others = np.sort(rng.choice(others, MAX_PAIRS, replace=False))
+            others = np.sort(rng.choice(others, most, replace=False))
         keep = np.sort(np.concatenate([np.nonzero(label)[0], others]))
         i, j, label = i[keep], j[keep], label[keep]
         tree = DecisionTreeClassifier(random_state=self.seed, min_samples_leaf=1)
         self.tree = tree.fit(self._features(vectors[i], vectors[j]), label)
         return twins
 
-    def twins(self, candidates: np.ndarray) -> np.ndarray:
-        """Whether each candidate is judged the twin of a measured configuration."""
+    def twins(self, candidates: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
+        """Whether each candidate is judged the twin of a measured configuration (or of one of
+        ``others``: configurations proposed and still being measured)."""
         candidates = np.asarray(candidates, dtype=np.int64)
         judged = np.zeros(len(candidates), dtype=bool)
         if self.tree is None or len(candidates) == 0:
             return judged
-        column = list(self.tree.classes_).index(True)
+        known = self.measured
+        if others is not None and len(others):
+            known = np.vstack([known, np.asarray(others, dtype=np.int64)])
         for start in range(0, len(candidates), 64):  # in blocks: memory stays flat
             block = candidates[start : start + 64]
-            i, j = close_pairs(block, self.measured, self.radius)
-            if len(i) == 0:
-                continue
-            proba = self.tree.predict_proba(self._features(block[i], self.measured[j]))
-            judged[start + np.unique(i[proba[:, column] >= THRESHOLD])] = True
+            i, j = close_pairs(block, known, self.radius)
+            judged[start + np.unique(i[self._judge(block[i], known[j])])] = True
+        return judged
+
+    def among(self, candidates: np.ndarray) -> np.ndarray:
+        """Which pairs of ``candidates`` are judged twins of each other (a symmetric boolean
+        matrix): a batch takes at most one of them, since measuring one tells the others."""
+        candidates = np.asarray(candidates, dtype=np.int64)
+        pairs = np.zeros((len(candidates), len(candidates)), dtype=bool)
+        if self.tree is None or len(candidates) < 2:
+            return pairs
+        for start in range(0, len(candidates), 64):  # in blocks: memory stays flat
+            block = candidates[start : start + 64]
+            i, j = close_pairs(block, candidates, self.radius)
+            judged = self._judge(block[i], candidates[j])
+            pairs[start + i[judged], j[judged]] = True
+        return pairs | pairs.T
+
+    def _judge(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether each pair ``(a[k], b[k])`` is judged twins (a fitted tree)."""
+        judged = np.zeros(len(a), dtype=bool)
+        column = list(self.tree.classes_).index(True)
+        for start in range(0, len(a), JUDGED_AT_ONCE):  # the features' memory stays bounded
+            end = start + JUDGED_AT_ONCE
+            proba = self.tree.predict_proba(self._features(a[start:end], b[start:end]))
+            judged[start:end] = proba[:, column] >= THRESHOLD
         return judged

@@ -34,6 +34,22 @@ def test_uncertainty_buys_a_candidate_but_only_a_little():
     assert select_batch(measured, mean, std, 1, beta=0.0) == [0]
 
 
+def test_a_batch_takes_one_of_candidates_marked_exclusive():
+    measured = np.array([[0.0, 10.0], [10.0, 0.0], [8.0, 8.0]])
+    # 0 and 1 are one network under two encodings (the best two); 2 is elsewhere, worse
+    mean = np.array([[2.0, 2.0], [2.0, 2.0], [6.0, 3.0], [3.0, 6.0]])
+    zeros = np.zeros_like(mean)
+    exclusive = np.zeros((4, 4), dtype=bool)
+    exclusive[0, 1] = exclusive[1, 0] = True
+    free = select_batch(measured, mean, zeros, 3, beta=0.0)
+    picks = select_batch(measured, mean, zeros, 3, beta=0.0, exclusive=exclusive)
+    assert {0, 1} <= set(free)  # without the mark both would be measured
+    assert len({0, 1} & set(picks)) == 1 and {2, 3} <= set(picks)
+    # when every other candidate is excluded the batch is smaller, never a repeat
+    everything = ~np.eye(4, dtype=bool)
+    assert len(select_batch(measured, mean, zeros, 3, beta=0.0, exclusive=everything)) == 1
+
+
 def test_maximin_spreads():
     points = np.array([[0.0], [0.1], [0.2], [1.0], [0.5]])
     assert maximin(points, 3, 0) == [0, 3, 4]

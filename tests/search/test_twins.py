@@ -40,6 +40,32 @@ def test_close_pairs_against_brute_force():
     assert found == brute
 
 
+def test_close_pairs_in_small_blocks_finds_the_same(monkeypatch):
+    rng = np.random.default_rng(5)
+    A, B = rng.integers(0, 3, (40, 6)), rng.integers(0, 3, (25, 6))
+    expected = close_pairs(A, B, 3)
+    monkeypatch.setattr(twins_module, "BLOCK_BYTES", 1)  # one row at a time
+    for got, want in zip(close_pairs(A, B, 3), expected, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_a_wide_space_learns_from_a_bounded_number_of_pairs():
+    genes, values = 200, 20  # 8,600 one-hot features a pair
+    rng = np.random.default_rng(6)
+    base = rng.integers(0, values, genes)
+    vectors = np.repeat(base[None], 300, axis=0)
+    for row in vectors[1:]:  # every pair within 4 genes of each other: 89,700 pairs
+        row[rng.choice(genes, 2, replace=False)] = rng.integers(0, values, 2)
+    values_measured = rng.random((300, 2))
+    values_measured[1] = values_measured[0]  # one pair of twins
+    detector = TwinDetector(np.full(genes, values - 1))
+    assert detector.fit(vectors, values_measured) >= 1
+    width = 2 * genes * values + genes
+    most = twins_module.FEATURE_BYTES // (4 * width)
+    assert most < 89_700 // 10
+    assert detector.tree.tree_.n_node_samples[0] <= most + 2  # the twins, both ways, kept
+
+
 @pytest.fixture(scope="module")
 def cells():
     """Every NAS-Bench-201 cell as a vector, its canonical form's id, and metrics that are
@@ -85,10 +111,31 @@ def test_the_detector_learns_which_edges_are_dead(cells):
     assert recall > 0.8 and precision > 0.9, (recall, precision)
 
 
+def test_candidates_are_judged_against_each_other_and_against_pending_ones(cells):
+    vectors, form_id, metrics, ops = cells
+    rng = np.random.default_rng(4)
+    measured = rng.choice(len(vectors), 600, replace=False)
+    detector = TwinDetector(np.full(6, ops - 1))
+    detector.fit(vectors[measured], metrics[measured])
+    rest = np.setdiff1d(np.arange(len(vectors)), measured)
+    fresh = rest[~detector.twins(vectors[rest])][:300]  # none judged a twin of a measured one
+    pairs = detector.among(vectors[fresh])
+    assert (pairs == pairs.T).all() and not pairs.diagonal().any()
+    i, j = np.nonzero(np.triu(pairs))
+    same = form_id[fresh][i] == form_id[fresh][j]
+    assert len(i) > 20 and same.mean() > 0.9, (len(i), same.mean())
+    # one of them proposed and still being measured: its twin is judged known already
+    a, b = fresh[i[same][0]], fresh[j[same][0]]
+    assert not detector.twins(vectors[[b]])[0]
+    assert detector.twins(vectors[[b]], others=vectors[[a]])[0]
+    # nothing learned, nothing judged
+    assert not TwinDetector(np.full(6, ops - 1)).among(vectors[fresh]).any()
+
+
 def _repeats(tmp_path, seed, budget, detect, monkeypatch):
     """Repeats of a LINAS run on the canonical table (no hook), counted by brute force."""
-    if not detect:
-        monkeypatch.setattr(TwinDetector, "twins", lambda self, c: np.zeros(len(c), dtype=bool))
+    if not detect:  # a detector that never learns: judges nothing, within a batch or not
+        monkeypatch.setattr(TwinDetector, "fit", lambda self, vectors, values: 0)
     table = pd.read_csv(TABLE)
     keys = [tuple(r) for r in table[PARAMS].itertuples(index=False)]
     where = {k: i for i, k in enumerate(keys)}
