@@ -83,7 +83,8 @@ class TwinDetector:
 
     def fit(self, vectors: np.ndarray, values: np.ndarray) -> int:
         """Learn from the measured pairs within the radius (all twin pairs; other pairs up to
-        ``MAX_PAIRS``, drawn with the seed beyond that); the number of twin pairs seen (0:
+        ``MAX_PAIRS``, fewer in a wide space whose pairs' features would pass
+        ``FEATURE_BYTES``, drawn with the seed beyond that); the number of twin pairs seen (0:
         nothing learned, and :meth:`twins` judges nothing a twin)."""
         from sklearn.tree import DecisionTreeClassifier
 
