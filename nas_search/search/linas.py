@@ -8,7 +8,8 @@ refitted on every real evaluation so far, choosing each batch from the predicted
    population (re-scored by the new predictors) plus the measured front; choose the batch
    (:func:`~nas_search.search.selection.select_batch`) among never-proposed feasible genomes
    that :class:`~nas_search.search.twins.TwinDetector` does not judge another encoding of a
-   network measured or being measured, at most one of those it judges encodings of one network.
+   network measured or being measured, at most one of those it judges encodings of one network
+   (or, once it has seen twins, that are one gene apart).
 """
 
 from __future__ import annotations

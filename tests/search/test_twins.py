@@ -111,7 +111,7 @@ def test_the_detector_learns_which_edges_are_dead(cells):
     assert recall > 0.8 and precision > 0.9, (recall, precision)
 
 
-def test_candidates_are_judged_against_each_other_and_against_pending_ones(cells):
+def test_candidates_are_judged_against_each_other_and_against_pending_ones(cells, monkeypatch):
     vectors, form_id, metrics, ops = cells
     rng = np.random.default_rng(4)
     measured = rng.choice(len(vectors), 600, replace=False)
@@ -121,14 +121,20 @@ def test_candidates_are_judged_against_each_other_and_against_pending_ones(cells
     fresh = rest[~detector.twins(vectors[rest])][:300]  # none judged a twin of a measured one
     pairs = detector.among(vectors[fresh])
     assert (pairs == pairs.T).all() and not pairs.diagonal().any()
-    i, j = np.nonzero(np.triu(pairs))
+    apart = (vectors[fresh][:, None, :] != vectors[fresh][None, :, :]).sum(axis=2)
+    assert pairs[(apart >= 1) & (apart <= twins_module.NEIGHBOURS)].all()  # neighbours wait
+    monkeypatch.setattr(twins_module, "NEIGHBOURS", 0)  # the judgments alone
+    judged = detector.among(vectors[fresh])
+    assert (pairs == (judged | (apart == 1))).all()
+    i, j = np.nonzero(np.triu(judged))
     same = form_id[fresh][i] == form_id[fresh][j]
     assert len(i) > 20 and same.mean() > 0.9, (len(i), same.mean())
     # one of them proposed and still being measured: its twin is judged known already
     a, b = fresh[i[same][0]], fresh[j[same][0]]
     assert not detector.twins(vectors[[b]])[0]
     assert detector.twins(vectors[[b]], others=vectors[[a]])[0]
-    # nothing learned, nothing judged
+    # nothing learned (no twins seen), nothing judged, neighbours or not
+    monkeypatch.undo()
     assert not TwinDetector(np.full(6, ops - 1)).among(vectors[fresh]).any()
 
 
