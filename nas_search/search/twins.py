@@ -126,10 +126,8 @@ class TwinDetector:
         known = self.measured
         if others is not None and len(others):
             known = np.vstack([known, np.asarray(others, dtype=np.int64)])
-        for start in range(0, len(candidates), 64):  # in blocks: memory stays flat
-            block = candidates[start : start + 64]
-            i, j = close_pairs(block, known, self.radius)
-            judged[start + np.unique(i[self._judge(block[i], known[j])])] = True
+        i, j = close_pairs(candidates, known, self.radius)  # both compare in bounded blocks
+        judged[np.unique(i[self._judge(candidates[i], known[j])])] = True
         return judged
 
     def among(self, candidates: np.ndarray) -> np.ndarray:
@@ -141,12 +139,10 @@ class TwinDetector:
         pairs = np.zeros((len(candidates), len(candidates)), dtype=bool)
         if self.tree is None or len(candidates) < 2:
             return pairs
-        for start in range(0, len(candidates), 64):  # in blocks: memory stays flat
-            block = candidates[start : start + 64]
-            i, j = close_pairs(block, candidates, self.radius)
-            judged = self._judge(block[i], candidates[j])
-            judged |= (block[i] != candidates[j]).sum(axis=1) <= NEIGHBOURS
-            pairs[start + i[judged], j[judged]] = True
+        i, j = close_pairs(candidates, candidates, self.radius)
+        judged = self._judge(candidates[i], candidates[j])
+        judged |= (candidates[i] != candidates[j]).sum(axis=1) <= NEIGHBOURS
+        pairs[i[judged], j[judged]] = True
         return pairs | pairs.T
 
     def _judge(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
