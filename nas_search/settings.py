@@ -19,7 +19,18 @@ from pydantic import (
 
 ALGORITHMS = ("nsga2", "agemoea", "nsga3", "unsga3", "ctaea", "moead")
 TACTICS = ("linas", "evolutionary", "random")  # the search registry's names (tested equal)
-PREDICTORS = ("auto", "ensemble", "ridge", "gp", "svr", "rf", "extra_trees", "mlp", "xgboost")
+PREDICTORS = (
+    "auto",
+    "ensemble",
+    "ridge",
+    "ard",
+    "gp",
+    "svr",
+    "rf",
+    "extra_trees",
+    "mlp",
+    "xgboost",
+)
 EXECUTORS = ("local", "ray")
 ISOLATIONS = ("auto", "process", "none")
 
