@@ -9,7 +9,7 @@ refitted on every real evaluation so far, choosing each batch from the predicted
    (:func:`~nas_search.search.selection.select_batch`) among never-proposed feasible genomes
    that :class:`~nas_search.search.twins.TwinDetector` does not judge another encoding of a
    network measured or being measured, at most one of those it judges encodings of one network
-   (or, once it has seen twins, that are one gene apart).
+   or that are one gene apart.
 """
 
 from __future__ import annotations

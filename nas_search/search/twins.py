@@ -15,7 +15,8 @@ two configurations, measured or not).
 
 Until a run has measured one pair of twins it learns nothing and judges nothing a twin;
 measured values that only look equal by noise (latency) are never exactly equal, so a space
-without twins is left alone.
+without twins sees no judgments. In any space, two candidates one gene apart are not measured
+in one batch (:data:`NEIGHBOURS`).
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ FEATURE_BYTES = 40_000_000
 JUDGED_AT_ONCE = 4096
 #: bytes of the gene comparisons :func:`close_pairs` makes at once
 BLOCK_BYTES = 16_000_000
-#: once twins have been seen, candidates this many genes apart are not measured in one batch:
-#: waiting costs little (the second can come in the next batch, when the first's measurement
-#: says whether that gene matters there); measured on NAS-Bench-201's canonical problem (seeds
-#: 0-9): distinct of 250 213 -> 222, gap at 100 0.266 -> 0.235; FPGA 0.174 -> 0.121 at 100;
-#: 2 genes apart was worse on FPGA (0.221 at 100)
+#: candidates this many genes apart are not measured in one batch: waiting costs little (the
+#: second can come in the next batch, when the first's measurement says whether that gene
+#: matters there), and a batch spread wider teaches the predictors more. Once twins had been
+#: seen only, on NAS-Bench-201 (seeds 0-9): canonical distinct of 250 213 -> 222, gap at 100
+#: 0.266 -> 0.235, FPGA 0.174 -> 0.121; from the first batch on (summed median gap of the five
+#: problems at 50 / 100 / 250): 2.43 / 1.68 / 0.58 -> 2.20 / 1.27 / 0.55, seeds 20-59 at
+#: 50 / 100: 2.34 / 1.38 -> 2.24 / 1.40; 2 genes apart was worse on FPGA (0.221 at 100)
 NEIGHBOURS = 1
 
 
@@ -131,17 +134,18 @@ class TwinDetector:
         return judged
 
     def among(self, candidates: np.ndarray) -> np.ndarray:
-        """Which pairs of ``candidates`` are judged twins of each other, or are ``NEIGHBOURS``
-        genes apart (a symmetric boolean matrix; none before twins were seen): a batch takes
-        at most one of each pair, since measuring one tells the other, or tells whether the
-        genes they differ in matter there."""
+        """Which pairs of ``candidates`` are ``NEIGHBOURS`` genes apart or judged twins of each
+        other (once twins were seen): a symmetric boolean matrix. A batch takes at most one of
+        each pair, since measuring one tells the other, or tells whether the genes they differ
+        in matter there."""
         candidates = np.asarray(candidates, dtype=np.int64)
         pairs = np.zeros((len(candidates), len(candidates)), dtype=bool)
-        if self.tree is None or len(candidates) < 2:
+        if len(candidates) < 2:
             return pairs
-        i, j = close_pairs(candidates, candidates, self.radius)
-        judged = self._judge(candidates[i], candidates[j])
-        judged |= (candidates[i] != candidates[j]).sum(axis=1) <= NEIGHBOURS
+        i, j = close_pairs(candidates, candidates, NEIGHBOURS if self.tree is None else self.radius)
+        judged = (candidates[i] != candidates[j]).sum(axis=1) <= NEIGHBOURS
+        if self.tree is not None:
+            judged |= self._judge(candidates[i], candidates[j])
         pairs[i[judged], j[judged]] = True
         return pairs | pairs.T
 

@@ -133,9 +133,10 @@ def test_candidates_are_judged_against_each_other_and_against_pending_ones(cells
     a, b = fresh[i[same][0]], fresh[j[same][0]]
     assert not detector.twins(vectors[[b]])[0]
     assert detector.twins(vectors[[b]], others=vectors[[a]])[0]
-    # nothing learned (no twins seen), nothing judged, neighbours or not
+    # nothing learned (no twins seen): nothing judged, the neighbours alone wait
     monkeypatch.undo()
-    assert not TwinDetector(np.full(6, ops - 1)).among(vectors[fresh]).any()
+    untrained = TwinDetector(np.full(6, ops - 1)).among(vectors[fresh])
+    assert (untrained == ((apart >= 1) & (apart <= twins_module.NEIGHBOURS))).all()
 
 
 def _repeats(tmp_path, seed, budget, detect, monkeypatch):
