@@ -180,3 +180,14 @@ def test_schema_rejects_what_the_loader_rejects():
     bad["search"]["budgett"] = 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_the_settings_name_what_the_registries_hold():
+    """``settings`` keeps its own lists (importing the predictors or the search would make
+    ``import nas_search`` heavy); they stay the registries' names."""
+    from nas_search.search import list_tactics
+    from nas_search.settings import PREDICTORS, TACTICS
+    from predictors import NAMES
+
+    assert set(TACTICS) == set(list_tactics())
+    assert PREDICTORS == NAMES
