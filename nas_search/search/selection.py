@@ -34,7 +34,8 @@ def select_batch(
     tiny, useless networks gains nothing.
 
     ``exclusive``: a symmetric boolean matrix over the candidates; once one is chosen, those
-    it marks are not (other encodings of one network: measuring one tells the others).
+    it marks are not (other encodings of one network, whose measurement one tells the others;
+    neighbours, of which the second can wait for the first's measurement).
     """
     if len(mean) == 0 or n <= 0:
         return []
