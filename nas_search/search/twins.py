@@ -21,6 +21,7 @@ in one batch (:data:`NEIGHBOURS`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ MAX_PAIRS = 100_000
 FEATURE_BYTES = 40_000_000
 #: pairs judged in one call of the tree: their one-hot features stay a few MB in a wide space
 JUDGED_AT_ONCE = 4096
-#: bytes of the gene comparisons :func:`close_pairs` makes at once
+#: bytes of the gene comparisons :func:`changed_genes` makes at once
 BLOCK_BYTES = 16_000_000
 #: candidates this many genes apart are not measured in one batch: waiting costs little (the
 #: second can come in the next batch, when the first's measurement says whether that gene
@@ -52,12 +53,19 @@ BLOCK_BYTES = 16_000_000
 NEIGHBOURS = 1
 
 
+def changed_genes(A: np.ndarray, B: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, changed)`` per block of rows of ``A``: ``changed[r, j]`` is how many genes row
+    ``start + r`` of ``A`` and row ``j`` of ``B`` differ in. In blocks of at most
+    ``BLOCK_BYTES`` of comparisons: memory stays flat as the run (and ``B``) grows."""
+    rows = max(1, min(256, BLOCK_BYTES // max(1, B.size)))
+    for start in range(0, len(A), rows):
+        yield start, (A[start : start + rows, None, :] != B[None, :, :]).sum(axis=2)
+
+
 def close_pairs(A: np.ndarray, B: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(i, j)`` of the rows of ``A`` and ``B`` that differ in 1 to ``radius`` genes."""
     found_i, found_j = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
-    rows = max(1, min(256, BLOCK_BYTES // max(1, B.size)))
-    for start in range(0, len(A), rows):  # in blocks: memory stays flat as the run grows
-        changed = (A[start : start + rows, None, :] != B[None, :, :]).sum(axis=2)
+    for start, changed in changed_genes(A, B):
         i, j = np.nonzero((changed >= 1) & (changed <= radius))
         found_i.append(i + start)
         found_j.append(j)

@@ -17,7 +17,7 @@ from nas_search.config import load_space_file
 from nas_search.evaluation import build_evaluator
 from nas_search.search import run_search
 from nas_search.search import twins as twins_module
-from nas_search.search.twins import TwinDetector, close_pairs
+from nas_search.search.twins import TwinDetector, changed_genes, close_pairs
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "search_spaces"))
@@ -47,6 +47,18 @@ def test_close_pairs_in_small_blocks_finds_the_same(monkeypatch):
     monkeypatch.setattr(twins_module, "BLOCK_BYTES", 1)  # one row at a time
     for got, want in zip(close_pairs(A, B, 3), expected, strict=True):
         assert np.array_equal(got, want)
+
+
+def test_changed_genes_counts_every_pair_in_blocks_of_any_size(monkeypatch):
+    rng = np.random.default_rng(7)
+    A, B = rng.integers(0, 3, (37, 6)), rng.integers(0, 3, (23, 6))
+    brute = np.array([[int((a != b).sum()) for b in B] for a in A])
+    for block_bytes, rows in ((1, 1), (6 * 23 * 5, 5), (10**9, 37)):  # 37: all at once
+        monkeypatch.setattr(twins_module, "BLOCK_BYTES", block_bytes)
+        blocks = list(changed_genes(A, B))
+        assert [start for start, _ in blocks] == list(range(0, 37, rows))
+        assert np.array_equal(np.vstack([changed for _, changed in blocks]), brute)
+    assert list(changed_genes(A[:0], B)) == []
 
 
 def test_a_wide_space_learns_from_a_bounded_number_of_pairs():
