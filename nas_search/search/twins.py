@@ -35,10 +35,11 @@ THRESHOLD = 0.5
 #: pairs that are not twins a fit learns from, at most (drawn with the seed beyond): the
 #: twins' contrast; every pair up to 250 measurements of a 6-gene space
 MAX_PAIRS = 100_000
-#: and never more than these bytes of their features (a wide space: many one-hot columns); above
-#: what NAS-Bench-201's 66 columns need for MAX_PAIRS, and what 1000 measurements of the
-#: synthetic ViT-like space's 338 reach (9,000 to 25,000 pairs)
-FEATURE_BYTES = 40_000_000
+#: and never more than these bytes of their features (a wide space: many one-hot columns):
+#: 37,000 pairs of NAS-Bench-201's 66 columns, above the 28,000 to 33,000 pairs 250
+#: measurements of its canonical problem reach; 7,400 of the synthetic ViT-like space's 338
+#: (9,000 to 25,000 at 1000 measurements; bound at 40 MB, they were the peak memory there)
+FEATURE_BYTES = 10_000_000
 #: pairs judged in one call of the tree: their one-hot features stay a few MB in a wide space
 JUDGED_AT_ONCE = 4096
 #: bytes of the gene comparisons :func:`changed_genes` makes at once
