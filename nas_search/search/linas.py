@@ -317,7 +317,7 @@ def _near(X: np.ndarray, front: np.ndarray) -> np.ndarray:
     """Rows within a few changed genes of the measured front (widened until some qualify):
     the predictors are trusted near what was measured, not in far corners they never saw."""
     # in blocks: the measured front grows with the run (hundreds with three objectives), and
-    # all at once it was the run's peak memory (+40 MB at 1,000 evaluations of a wide space)
+    # all at once it was the run's peak memory (+16 MB at 1,000 evaluations of a wide space)
     changed = np.concatenate(
         [np.empty(0, dtype=np.int64)] + [c.min(axis=1) for _, c in changed_genes(X, front)]
     )
