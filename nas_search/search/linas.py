@@ -47,7 +47,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PREDICTED_CSV = "predicted_pareto.csv"
-GENERATIONS = 25  # generations of the algorithm on predictions, per iteration
+#: generations of the algorithm on predictions, per iteration: 10, or every sub-network of
+#: NAS-Bench-201 predicted, searched worse (benchmarks/README.md)
+GENERATIONS = 25
 POOL = 300  # predicted candidates considered by the batch selection
 TRUST = 3  # candidates differ from a measured front member in at most this many genes
 DESIGN_POOL = 30  # random feasible samples per initial point, to spread the design
