@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
+# The suite runs one worker per core (pytest -n auto): each worker, and every process it
+# starts, computes on one thread, so that the workers do not contend for the cores. Set before
+# numpy and torch are imported (they read it once); the processes a test starts inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 
-from nas_search.cli import app
+import pytest  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from nas_search.cli import app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_TABLE = ROOT.parent / "shared" / "benchmarks" / "nb201_cifar10.csv.gz"

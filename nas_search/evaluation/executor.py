@@ -110,8 +110,8 @@ class Dispatcher:
                 continue
             k = self._pick(slot)
             (task, attempt), self._queue = self._queue[k], self._queue[:k] + self._queue[k + 1 :]
+            self._send(slot, task)  # may first wait for the worker to be back
             self._running[slot] = (task, attempt, time.perf_counter())
-            self._send(slot, task)
 
     def _pick(self, slot: int) -> int:
         """The first queued task for ``slot``, preferring not to give a retry to the worker it

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -91,7 +92,9 @@ class RayPool(Dispatcher):
         except BaseException:
             self.close()
             raise
+        self.start_timeout = start_timeout
         self._refs: dict[int, Any] = {}
+        self._restarting: set[int] = set()  # slots whose actor Ray is bringing back
 
     def _check_resources(self, workers: int, num_cpus: float, num_gpus: float) -> None:
         total = self.ray.cluster_resources()
@@ -118,7 +121,30 @@ class RayPool(Dispatcher):
 
     # measuring -----------------------------------------------------------------------------
     def _send(self, slot: int, task: Task) -> None:
+        if slot in self._restarting:
+            self._await_back(slot)
         self._refs[slot] = self.actors[slot].measure.remote(task[1])
+
+    def _await_back(self, slot: int) -> None:
+        """Wait until Ray has restarted the actor of ``slot`` (its process died or was killed):
+        an attempt sent while it restarts fails without running (``ActorUnavailableError``),
+        and on a loaded machine a restart takes seconds."""
+        ray = self.ray
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            left = max(0.1, deadline - time.monotonic())
+            try:
+                ray.get(self.actors[slot].ready.remote(), timeout=left)
+                break
+            except ray.exceptions.RayActorError as exc:  # unavailable while it restarts
+                if time.monotonic() >= deadline:
+                    raise EvaluatorError(f"Ray worker {slot}: {_reason(exc)}") from None
+                time.sleep(0.1)
+            except ray.exceptions.GetTimeoutError:
+                raise EvaluatorError(
+                    f"Ray worker {slot}: not back in {self.start_timeout:g} s"
+                ) from None
+        self._restarting.discard(slot)
 
     def _wait(self, wait_for: float | None) -> list[tuple[int, Measurement]]:
         ray = self.ray
@@ -133,6 +159,7 @@ class RayPool(Dispatcher):
                 measurement = Measurement(**ray.get(ref))
             except ray.exceptions.RayActorError as exc:  # Ray restarts the actor by itself
                 self.restarts += 1
+                self._restarting.add(slot)
                 error = f"worker process died ({_reason(exc)})"
                 measurement = Measurement(Status.FAILED, error=error, seconds=self._elapsed(slot))
             done.append((slot, measurement))
@@ -140,6 +167,7 @@ class RayPool(Dispatcher):
 
     def _restart(self, slot: int) -> None:
         self.ray.kill(self.actors[slot], no_restart=False)
+        self._restarting.add(slot)
 
     def _poll(self) -> list[tuple[int, Measurement]]:
         return self._wait(0.0) if self._running else []

@@ -6,46 +6,32 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.cli.test_default_space import nas_search
+from tests.cli.test_default_space import nas_search, undominated
 
 
 @pytest.mark.slow
 def test_the_cnn_space_trains_searches_and_shows_a_trade_off(tmp_path):
-    done, _ = nas_search("run", "--space", "cnn", "--budget", "30", "--out", "r", cwd=tmp_path)
+    done = nas_search("run", "--space", "cnn", "--budget", "30", "--out", "r", cwd=tmp_path)
     assert "Training the cnn super-network (first use" in done.stderr
     results = pd.read_csv(tmp_path / "r" / "results.csv")
     assert len(results) == 30 and (results["status"] == "ok").all()
     front = pd.read_csv(tmp_path / "r" / "pareto.csv").sort_values("latency_ms")
-    # the front is exactly what no other measurement beats (brute force); how many it holds
-    # depends on this machine's timings: on a loaded machine one sub-network can be measured both
-    # fastest and most accurate
+    # the front is exactly what no other measurement beats (brute force); which sub-networks
+    # the search measured after its first batch, and so how many the front holds, follows this
+    # machine's timings (on a loaded machine one can be measured both fastest and most accurate)
     on_front = sorted(zip(front["accuracy"], front["latency_ms"], strict=True))
-    assert on_front == _undominated(results, "accuracy", "latency_ms")
+    assert on_front == undominated(results, "accuracy", "latency_ms", 90)
     assert front["accuracy"].is_monotonic_increasing
-    assert front["accuracy"].max() >= 97
-    # with the exact cost, which no timing moves, the measurements trade accuracy for MACs
-    assert len(_undominated(results, "accuracy", "macs_m")) >= 2
-    # what was measured is a real trade-off: deeper and wider sub-networks cost more and the
-    # cheapest are less accurate (the front's own span depends on this machine's latency)
-    assert results["accuracy"].max() - results["accuracy"].min() >= 2
+    # the initial design (ids 0-9) is drawn before anything is measured: the same sub-networks,
+    # with the same accuracy and MACs, on every machine. It is a real trade-off: the cheaper
+    # half is less accurate, and accuracy against MACs has a front of several
+    initial = results[results["id"] < 10]
+    assert front["accuracy"].max() >= initial["accuracy"].max() >= 97
+    assert initial["accuracy"].max() - initial["accuracy"].min() >= 2
+    assert initial["macs_m"].max() >= 2 * initial["macs_m"].min()
+    cheap = initial.nsmallest(5, "macs_m")["accuracy"].mean()
+    assert cheap < initial.nlargest(5, "macs_m")["accuracy"].mean()
+    assert len(undominated(initial, "accuracy", "macs_m", 90)) >= 3
+    # latency only with a margin no load breaks: the slowest measured take about six times
+    # the fastest's time
     assert results["latency_ms"].max() >= 1.5 * results["latency_ms"].min()
-    assert results["macs_m"].max() >= 2 * results["macs_m"].min()
-    cheap = results.nsmallest(10, "macs_m")["accuracy"].mean()
-    assert cheap < results.nlargest(10, "macs_m")["accuracy"].mean()
-
-
-def _undominated(results: pd.DataFrame, maximized: str, minimized: str) -> list[tuple]:
-    """The distinct (maximized, minimized) pairs no other row beats, within the accuracy bound."""
-    inside = results[results[maximized] >= 90]  # the space's bound on accuracy
-    return sorted(
-        {
-            (a[maximized], a[minimized])
-            for _, a in inside.iterrows()
-            if not any(
-                b[maximized] >= a[maximized]
-                and b[minimized] <= a[minimized]
-                and (b[maximized] > a[maximized] or b[minimized] < a[minimized])
-                for _, b in inside.iterrows()
-            )
-        }
-    )

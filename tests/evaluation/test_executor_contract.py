@@ -62,8 +62,11 @@ def test_drain_hands_over_what_finished(request, write_space, kind):
     try:
         pool.submit(PLAIN_TASKS[:2])
         pool._dispatch()
-        time.sleep(3)  # both finish meanwhile
-        drained = dict(pool.drain())
+        drained: dict = {}
+        deadline = time.perf_counter() + 60  # both finish in milliseconds; drain never waits
+        while len(drained) < 2 and time.perf_counter() < deadline:
+            drained.update(pool.drain())
+            time.sleep(0.05)
         assert sorted(drained) == [0, 1] and all(m.ok for m in drained.values())
         assert pool.pending == 0 and pool.drain() == []
     finally:

@@ -169,9 +169,12 @@ def test_a_precision_the_backend_cannot_apply_is_one_line(write_space, change, m
     assert "\n" not in str(info.value)
 
 
-def test_the_shipped_space_builds():
+def test_the_shipped_space_builds_on_the_defaults_weights():
     evaluator = build_evaluator(load_space("vit-quant"))
     assert evaluator.spec.latency.runtime == "onnxruntime"
+    # one training serves both: the cache key (the file's name ends with it) is the default's
+    default = build_evaluator(load_space("vit")).weights_path()
+    assert evaluator.weights_path().name.split("-")[-1] == default.name.split("-")[-1]
     assert [o.name for o in load_space("vit-quant").objectives] == [
         "accuracy",
         "latency_ms",
